@@ -1,0 +1,1 @@
+"""PySide6 windows, panels, workers and the command-line entry point."""

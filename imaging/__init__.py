@@ -1,0 +1,1 @@
+"""DICOM discovery, study database, decoding, pixel pipeline and geometry (no Qt, no VTK)."""

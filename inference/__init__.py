@@ -1,0 +1,1 @@
+"""Model manifests, registry and ONNX Runtime sessions (no Qt, no VTK)."""

@@ -1,0 +1,1 @@
+"""DICOM networking with PACS and modalities (no Qt, no VTK)."""

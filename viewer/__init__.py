@@ -1,0 +1,1 @@
+"""VTK rendering: 2D views, MPR, overlays, hanging protocols."""
