@@ -1,0 +1,99 @@
+"""The ``tandem`` command: the GUI by default, and headless subcommands on the same code paths.
+
+``tandem [PATH...]`` starts the workstation (opening PATH); ``tandem inspect|import|render``
+print or write what the GUI would show, so tests, benchmarks and scripts drive the product.
+Heavy modules (Qt, VTK, decoders) are imported inside each command, so ``tandem --version``
+and ``tandem inspect`` start fast and never need a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+SUBCOMMANDS = ("inspect", "import", "render")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in SUBCOMMANDS:
+        return _run_subcommand(args)
+    return _run_gui(args)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("tandem")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _run_gui(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="tandem",
+        description="Tandem radiology workstation. Subcommands: " + ", ".join(SUBCOMMANDS)
+        + " (tandem SUBCOMMAND --help).",
+    )
+    parser.add_argument("--version", action="version", version=f"tandem {_version()}")
+    parser.add_argument("paths", nargs="*", type=Path, help="folder, files or DICOMDIR to open")
+    opts = parser.parse_args(args)
+    from app.gui import run_gui
+
+    return run_gui(list(opts.paths))
+
+
+def _run_subcommand(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tandem")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_inspect = sub.add_parser("inspect", help="list files, verdicts and series (no database)")
+    p_inspect.add_argument("paths", nargs="+", type=Path)
+    p_inspect.add_argument("--json", action="store_true", help="print JSON")
+    p_inspect.add_argument("--decode", action="store_true",
+                           help="also decode every image (isolated, with a per-file timeout)")
+    p_inspect.add_argument("--timeout", type=float, default=30.0,
+                           help="per-file decode timeout in seconds (with --decode)")
+
+    p_import = sub.add_parser("import", help="index files into the study database")
+    p_import.add_argument("paths", nargs="+", type=Path)
+    p_import.add_argument("--copy", action="store_true",
+                          help="copy files into Tandem's storage (what a CD import needs)")
+    p_import.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p_render = sub.add_parser("render", help="render a series offscreen to a PNG")
+    p_render.add_argument("path", type=Path)
+    p_render.add_argument("--out", type=Path, required=True)
+    p_render.add_argument("--series", help="SeriesInstanceUID (default: the first image series)")
+    p_render.add_argument("--slice", type=int, default=None, help="0-based slice (default: middle)")
+    p_render.add_argument("--window", help="window centre,width (e.g. -600,1500)")
+    p_render.add_argument("--preset", help="W/L preset name (lung, mediastinum, bone, brain)")
+    p_render.add_argument("--layout", default="1x1", choices=["1x1", "1x2", "2x2", "mammo4", "mpr"])
+    p_render.add_argument("--size", default="768x768", help="WIDTHxHEIGHT in pixels")
+
+    opts = parser.parse_args(args)
+    if opts.command == "inspect":
+        from app.cli_inspect import run_inspect
+
+        return run_inspect(opts.paths, as_json=opts.json, decode=opts.decode,
+                           timeout=opts.timeout)
+    if opts.command == "import":
+        from app.cli_import import run_import
+
+        return run_import(opts.paths, copy=opts.copy, as_json=opts.json)
+    from app.cli_render import run_render
+
+    return run_render(opts)
+
+
+def print_json(value: object) -> None:
+    """Print ``value`` as JSON on stdout (UTF-8, stable key order for diffs)."""
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""User settings stored with QSettings (language, import options, window state).
+
+One small typed façade so that keys are spelled in one place and defaults are
+explicit; everything else in ``app`` reads and writes settings through it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "Tandem"
+APPLICATION = "Tandem"
+
+# Language codes Tandem ships; "" means "follow the system locale".
+LANGUAGES = ("", "en", "fr")
+
+
+class Settings:
+    """Typed access to Tandem's persistent settings."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self._s = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
+
+    def _str(self, key: str, default: str = "") -> str:
+        value = self._s.value(key, default)
+        return str(value) if value is not None else default
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self._s.value(key, default)
+        if isinstance(value, str):  # QSettings INI back-end returns "true"/"false"
+            return value.lower() in ("1", "true", "yes")
+        return bool(value)
+
+    @property
+    def language(self) -> str:
+        """"", "en" or "fr"; "" follows the system locale."""
+        value = self._str("ui/language")
+        return value if value in LANGUAGES else ""
+
+    @language.setter
+    def language(self, code: str) -> None:
+        self._s.setValue("ui/language", code if code in LANGUAGES else "")
+
+    @property
+    def copy_on_import(self) -> bool:
+        """Copy files into Tandem's store (a CD will be ejected) instead of indexing in place."""
+        return self._bool("import/copy", False)
+
+    @copy_on_import.setter
+    def copy_on_import(self, value: bool) -> None:
+        self._s.setValue("import/copy", bool(value))
+
+    @property
+    def last_folder(self) -> str:
+        return self._str("import/last_folder")
+
+    @last_folder.setter
+    def last_folder(self, folder: str) -> None:
+        self._s.setValue("import/last_folder", folder)
+
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        """Saved (geometry, dock/toolbar state) of the main window, if any."""
+        geometry = self._s.value("window/geometry")
+        state = self._s.value("window/state")
+        return (
+            geometry if isinstance(geometry, QByteArray) else None,
+            state if isinstance(state, QByteArray) else None,
+        )
+
+    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._s.setValue("window/geometry", geometry)
+        self._s.setValue("window/state", state)
+
+    def sync(self) -> None:
+        self._s.sync()
