@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import print_json
 from imaging.discover import DiscoveryReport, FileVerdict, discover
-from imaging.errors import DicomFileError
 from imaging.series import SeriesCandidate
+
+from app.cli import print_json
+from imaging.errors import DicomFileError
 
 
 def run_inspect(paths: list[Path], *, as_json: bool, decode: bool, timeout: float) -> int:
@@ -74,11 +75,16 @@ def _series_entry(series: SeriesCandidate) -> dict[str, Any]:
 
 def _decode_all(report: DiscoveryReport, files: list[dict[str, Any]], timeout: float) -> None:
     """Decode every image file in isolated workers; record the pixel verdict per file."""
-    from imaging.isolation import decode_many
+    from imaging.isolation import DecoderPool
 
     by_path = {entry["path"]: entry for entry in files}
     images = [v.path for v in report.files if v.header is not None and v.header.is_image]
-    for path, outcome in decode_many(images, timeout=timeout):
+    pool = DecoderPool(timeout=timeout)
+    try:
+        outcomes = list(pool.decode_many(images))
+    finally:
+        pool.close()
+    for path, outcome in outcomes:
         entry = by_path[str(path)]
         if isinstance(outcome, DicomFileError):
             entry.update(status="error", error=outcome.message, error_kind=outcome.kind,

@@ -10,11 +10,15 @@ come with it (:class:`imaging.pipeline.VoiWindow`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from imaging.errors import Warning_
 from imaging.header import InstanceHeader
+
+if TYPE_CHECKING:
+    from imaging.pipeline import VoiWindow
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class ImageStack:
     # True when spacing is ImagerPixelSpacing or missing: measurements are at the detector.
     spacing_calibrated: bool = True
     spacing_source: str = "PixelSpacing"
-    windows: tuple[object, ...] = ()  # imaging.pipeline.VoiWindow values from the file
+    windows: tuple[VoiWindow, ...] = ()  # the file's own windows, in file order
     invert: bool = False  # MONOCHROME1 or an inverse presentation LUT
     warnings: tuple[Warning_, ...] = field(default=())
 
