@@ -46,6 +46,10 @@ def _report_dict(report: ImportReport) -> dict[str, object]:
         "found": report.found,
         "new": report.new,
         "skipped_unchanged": report.skipped_unchanged,
+        "duplicates": report.duplicates,
+        "cancelled": report.cancelled,
+        "warnings": [{"path": str(w.path), "kind": w.kind, "message": w.message}
+                     for w in report.warnings],
         "errors": [{"path": str(e.path), "kind": e.kind, "message": e.message}
                    for e in report.errors],
         "studies": len(report.studies),
@@ -59,7 +63,10 @@ def _print_summary(report: ImportReport) -> None:
         print(file=sys.stderr)
     for e in report.errors:
         print(f"ERROR  {e.path}: {e.message}")
+    for w in report.warnings:
+        print(f"WARN   {w.path}: {w.message}")
     print(f"{report.found} files found: {report.new} new, {report.skipped_unchanged} unchanged, "
-          f"{len(report.errors)} unreadable; {len(report.studies)} studies, "
+          f"{report.duplicates} duplicates, {len(report.errors)} unreadable; "
+          f"{len(report.studies)} studies, "
           f"{len(report.series)} series in {report.elapsed_s:.1f} s")
     print(f"database: {database_path()}")
