@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from app.cli import print_json
@@ -28,7 +29,7 @@ def run_import(paths: list[Path], *, copy: bool, as_json: bool) -> int:
     return 0
 
 
-def _progress_printer():  # type: ignore[no-untyped-def]
+def _progress_printer() -> Callable[[int, int | None, Path | None], None]:
     """Progress on stderr, one line rewritten in place when stderr is a terminal."""
     interactive = sys.stderr.isatty()
 

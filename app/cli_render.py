@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from imaging.discover import discover
 from imaging.loader import load_stack
@@ -38,15 +37,14 @@ def run_render(opts: argparse.Namespace) -> int:
         print(f"tandem render: {opts.path}: no {what} found", file=sys.stderr)
         return 1
     stacks = _stacks_for_layout(candidates, opts.layout)
-    if opts.layout == "mpr":
-        from viewer.mpr import render_mpr_png
+    layout = opts.layout
+    if layout == "mpr":
+        stacks, layout = _reformats(stacks[0]), "2x2"
+        if not stacks:
+            return 1
+    from viewer.render import render_to_png
 
-        render_mpr_png(stacks[0], opts.out, size=size, window=window)
-    else:
-        from viewer.render import render_to_png
-
-        render_to_png(stacks, opts.out, size=size, slice=opts.slice, window=window,
-                      layout=opts.layout)
+    render_to_png(stacks, opts.out, size=size, slice=opts.slice, window=window, layout=layout)
     for stack in stacks:
         for warning in stack.warnings:
             print(f"warning: {warning.message}", file=sys.stderr)
@@ -61,6 +59,20 @@ def _stacks_for_layout(candidates: list[SeriesCandidate], layout: str) -> list[I
         return [load_stack([h]) for s in mammo for h in s.instances][:8]
     cells = {"1x1": 1, "1x2": 2, "2x2": 4, "mpr": 1}[layout]
     return [load_stack(s.instances) for s in candidates[:cells]]
+
+
+def _reformats(stack: ImageStack) -> list[ImageStack]:
+    """Axial, coronal and sagittal reformats of a volume (MPR), with the reformat's warnings."""
+    from viewer.mpr import reslice
+
+    try:
+        results = [reslice(stack, plane) for plane in ("axial", "coronal", "sagittal")]
+    except ValueError as exc:
+        print(f"tandem render: MPR not possible for this series: {exc}", file=sys.stderr)
+        return []
+    for warning in results[0].warnings:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    return [r.stack for r in results]
 
 
 def _is_mammography(series: SeriesCandidate) -> bool:

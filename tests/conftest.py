@@ -21,5 +21,6 @@ def _private_data_dir(tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not DICOM_CORPUS.is_dir():
-        pytest.fail(f"shared DICOM corpus missing at {DICOM_CORPUS} (CI has ../shared beside the repo)")
+        pytest.fail(f"shared DICOM corpus missing at {DICOM_CORPUS} "
+                    "(CI has ../shared beside the repo)")
     return DICOM_CORPUS
