@@ -9,16 +9,18 @@ reason, or a warning when the file is usable anyway.
 from __future__ import annotations
 
 import logging
+import struct
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import pydicom
+import pydicom.datadict
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
 from imaging import errors
 from imaging.errors import DicomFileError, Warning_
@@ -26,9 +28,7 @@ from imaging.errors import DicomFileError, Warning_
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 PREAMBLE_AND_PREFIX = 132
 
-# Header elements larger than this are not loaded during discovery (pixel data,
-# big private blobs): pydicom records their offset and skips them.
-_DEFER_SIZE = 4096
+_log = logging.getLogger(__name__)
 
 # SOP classes whose instances carry no image by design (SR, RT plans,
 # presentation states, encapsulated documents...). Anything else with Rows
@@ -62,6 +62,8 @@ class InstanceHeader:
     instance_number: int | None = None
     acquisition_number: int | None = None
     temporal_position: int | None = None
+    echo_number: int | None = None
+    trigger_time: float | None = None
     image_type: tuple[str, ...] = ()
     rows: int = 0
     columns: int = 0
@@ -97,7 +99,12 @@ class InstanceHeader:
 
 
 def read_header(path: Path | str) -> InstanceHeader:
-    """Read ``path``'s header; raise :class:`DicomFileError` when it is not usable DICOM."""
+    """Read ``path``'s header; raise :class:`DicomFileError` when it is not usable DICOM.
+
+    Everything pydicom would print (warnings about odd values, logged messages) is
+    turned into :class:`Warning_` values on the header instead: nothing reaches the
+    user's console.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -105,86 +112,308 @@ def read_header(path: Path | str) -> InstanceHeader:
         raise DicomFileError(errors.UNREADABLE, f"cannot read file ({exc.strerror})", path) from exc
     if size == 0:
         raise DicomFileError(errors.EMPTY_FILE, "empty file (0 bytes)", path)
-    ds, found = _read_dataset(path, size)
-    return _header_from_dataset(path, size, ds, found)
-
-
-def _read_dataset(path: Path, size: int) -> tuple[Dataset, list[Warning_]]:
     found: list[Warning_] = []
-    with _collect_pydicom_warnings(found):
+    with capture_pydicom_warnings(found):
         try:
-            ds = pydicom.dcmread(path, defer_size=_DEFER_SIZE)
-        except InvalidDicomError:
-            ds = _read_without_preamble(path, found)
-        except (EOFError, OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
-            raise _parse_error(path, exc) from exc
-        except Exception as exc:
-            raise _parse_error(path, exc) from exc
-    if len(ds) == 0 and not ds.file_meta:
+            with path.open("rb") as raw:
+                ds, pixels = _read_dataset(path, size, _TrackingReader(raw), found)
+            return _header_from_dataset(path, size, ds, pixels, found)
+        except DicomFileError:
+            raise
+        except OSError as exc:
+            raise DicomFileError(errors.UNREADABLE, f"cannot read file ({exc.strerror or exc})",
+                                 path) from exc
+        except Exception as exc:  # pydicom on hostile bytes: one file's error, never a crash
+            raise DicomFileError(errors.UNREADABLE, f"cannot parse DICOM header ({exc})",
+                                 path) from exc
+
+
+@dataclass(frozen=True)
+class _PixelElement:
+    """The Pixel Data element found where the header reading stopped (never read)."""
+
+    tag: int
+    length: int | None  # None: undefined length (encapsulated)
+
+
+class _TrackingReader:
+    """A binary file that remembers whether a read came back shorter than asked.
+
+    A short read in the middle of the header means the file ends inside a data
+    element: pydicom silently keeps the partial value, we call it truncated.
+    """
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self._fp = fp
+        self.name = getattr(fp, "name", "")
+        self.short_read = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fp.read(size)
+        if 0 < len(data) < size:
+            self.short_read = True
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fp.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fp.tell()
+
+    def raw_read(self, size: int) -> bytes:
+        return self._fp.read(size)
+
+
+def _read_dataset(
+    path: Path, size: int, reader: _TrackingReader, found: list[Warning_]
+) -> tuple[Dataset, _PixelElement | None]:
+    head = reader.raw_read(PREAMBLE_AND_PREFIX)
+    reader.seek(0)
+    has_prefix = len(head) == PREAMBLE_AND_PREFIX and head[128:] == b"DICM"
+    if has_prefix and size == PREAMBLE_AND_PREFIX:
         raise DicomFileError(errors.EMPTY_DATASET, "DICOM preamble but no data elements", path)
+    try:
+        ds = pydicom.dcmread(cast(BinaryIO, reader), stop_before_pixels=True, force=True)
+    except Exception as exc:
+        if not has_prefix and not head.startswith(_META_GROUP_PREFIXES):
+            raise _not_dicom(path) from exc
+        raise _parse_error(path, exc, reader.short_read) from exc
+    stop = reader.tell()
+    if not has_prefix and not ds.file_meta:
+        _check_plausible(path, ds)
+    if reader.short_read:
+        raise DicomFileError(errors.TRUNCATED, "file is truncated: it ends inside a data "
+                             "element of the header", path)
+    _check_last_element(path, size, ds)
     if len(ds) == 0:
         raise DicomFileError(errors.EMPTY_DATASET, "File Meta header only, no dataset", path)
+    _convert_all(path, ds, found, strict=not has_prefix and not ds.file_meta)
+    _meta_warnings(ds, has_prefix, found)
+    if str(ds.file_meta.get("TransferSyntaxUID", "")) == pydicom.uid.DeflatedExplicitVRLittleEndian:
+        pixels = _deflated_pixel_element(path)
+    else:
+        pixels = _pixel_element_at(reader, stop, size, ds, found)
+    return ds, pixels
+
+
+# How a file without preamble may start: File Meta group (0002,xxxx), little endian
+# explicit or implicit.
+_META_GROUP_PREFIXES = (b"\x02\x00",)
+_PIXEL_TAGS = {0x7FE00010: "Pixel Data", 0x7FE00008: "Float Pixel Data",
+               0x7FE00009: "Double Float Pixel Data"}
+_LONG_LENGTH_VRS = {b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"SQ", b"UN", b"UC", b"UR", b"UT",
+                    b"SV", b"UV"}
+
+
+def _not_dicom(path: Path, why: str = "no 'DICM' prefix and no readable data elements"
+               ) -> DicomFileError:
+    return DicomFileError(errors.NOT_DICOM, f"not a DICOM file ({why})", path)
+
+
+def _check_plausible(path: Path, ds: Dataset) -> None:
+    """Files without preamble nor File Meta: accept them only if they look like real DICOM."""
+    identifiers = ("SOPClassUID", "SOPInstanceUID", "Modality", "StudyInstanceUID")
+    if not any(kw in ds for kw in identifiers):
+        raise _not_dicom(path, "no 'DICM' prefix and no DICOM identifiers")
+
+
+def _check_last_element(path: Path, size: int, ds: Dataset) -> None:
+    """A value declared longer than what is left of the file: the header is cut short."""
+    for group in (ds.file_meta, ds):
+        tags = list(group.keys()) if group is not None else []
+        if not tags:
+            continue
+        last = group.get_item(tags[-1])
+        length = getattr(last, "length", None)
+        if length is None or length == _UNDEFINED_LENGTH:
+            continue
+        end = int(getattr(last, "value_tell", 0)) + length
+        if end > size:
+            raise DicomFileError(
+                errors.TRUNCATED,
+                f"file is truncated: {_tag_name(last.tag)} declares {length} bytes but the "
+                f"file ends {end - size} bytes earlier", path)
+
+
+def _convert_all(path: Path, ds: Dataset, found: list[Warning_], *, strict: bool) -> None:
+    """Parse the sequences now, so pydicom's complaints about them are caught here.
+
+    Plain values are parsed when the header is built (inside the same warning
+    capture); parsing the ones nobody reads would double the cost of discovery.
+    ``strict`` (files without any DICOM marker): every value is parsed, and one
+    unreadable value means the bytes were never DICOM. Otherwise an unreadable
+    value is a warning naming the attribute. Sequences whose items switch to
+    implicit VR inside an explicit-VR file are reported: readers disagree on them.
+    """
+    explicit = ds.original_encoding[0] is False
+    implicit_sequences: list[str] = []
+
+    def walk(dataset: Dataset) -> None:
+        for tag in list(dataset.keys()):
+            try:
+                if not strict and not _is_sequence(dataset.get_item(tag)):
+                    continue
+                elem = dataset[tag]
+            except Exception as exc:
+                if strict:
+                    raise _not_dicom(path) from exc
+                found.append(Warning_(errors.INVALID_ATTRIBUTE,
+                                      f"{_tag_name(tag)}: unreadable value ({exc})"))
+                del dataset[tag]
+                continue
+            if elem.VR != "SQ" or not elem.value:
+                continue
+            if explicit and any(item.original_encoding[0] for item in elem.value):
+                implicit_sequences.append(_tag_name(tag))
+            for item in elem.value:
+                walk(item)
+
+    walk(ds)
+    if implicit_sequences:
+        found.append(Warning_(
+            "invalid_sequence_encoding",
+            f"{', '.join(implicit_sequences[:3])} encoded in implicit VR inside an explicit-VR "
+            "file (non-conformant; read anyway)"))
+
+
+def _is_sequence(elem: Any) -> bool:
+    vr = getattr(elem, "VR", None)
+    if vr == "SQ":
+        return True
+    if vr not in (None, "UN"):
+        return False
+    try:
+        return bool(pydicom.datadict.dictionary_VR(elem.tag) == "SQ")
+    except KeyError:
+        return False
+
+
+def _meta_warnings(ds: Dataset, has_prefix: bool, found: list[Warning_]) -> None:
     meta = ds.file_meta
     if not meta:
-        found.append(Warning_("no_file_meta", "no DICOM File Meta header (old ACR-NEMA style file)"))
-    elif "TransferSyntaxUID" not in meta:
-        found.append(Warning_("missing_transfer_syntax", "File Meta header has no Transfer Syntax UID"))
-    if meta and ds.preamble is None:
+        found.append(Warning_("no_file_meta",
+                              "no DICOM File Meta header (old ACR-NEMA style file)"))
+        return
+    if "TransferSyntaxUID" not in meta:
+        found.append(Warning_("missing_transfer_syntax",
+                              "File Meta header has no Transfer Syntax UID"))
+    if not has_prefix:
         found.append(Warning_("no_preamble", "no 128-byte preamble before the File Meta header"))
-    return ds, found
 
 
-def _read_without_preamble(path: Path, found: list[Warning_]) -> Dataset:
-    """Files without preamble/File Meta: accept them only if they parse as a real dataset."""
-    try:
-        ds = pydicom.dcmread(path, defer_size=_DEFER_SIZE, force=True)
-        plausible = any(
-            kw in ds for kw in ("SOPClassUID", "SOPInstanceUID", "Modality", "StudyInstanceUID")
-        )
-        # Touch every element: a misaligned parse fails here rather than later.
-        for _ in ds.iterall():
-            pass
-    except Exception as exc:
-        raise DicomFileError(errors.NOT_DICOM, "not a DICOM file (no 'DICM' prefix and "
-                             "no readable data elements)", path) from exc
-    if not plausible:
-        raise DicomFileError(errors.NOT_DICOM, "not a DICOM file (no 'DICM' prefix and no "
-                             "DICOM identifiers)", path)
-    return ds
+def _pixel_element_at(
+    reader: _TrackingReader, offset: int, size: int, ds: Dataset, found: list[Warning_]
+) -> _PixelElement | None:
+    """Read the tag and length of the element where pydicom stopped, if it is pixel data."""
+    if offset >= size:
+        return None
+    implicit, little = ds.original_encoding
+    endian = "<" if little is not False else ">"
+    reader.seek(offset)
+    raw = reader.raw_read(12)
+    if len(raw) < 8:
+        return None
+    group, element = struct.unpack(endian + "HH", raw[:4])
+    tag = group << 16 | element
+    if tag not in _PIXEL_TAGS:
+        return None
+    if implicit or raw[4:6] not in _LONG_LENGTH_VRS:
+        header, length = 8, struct.unpack(endian + "L" if implicit else endian + "H",
+                                           raw[4:8] if implicit else raw[6:8])[0]
+    elif len(raw) == 12:
+        header, length = 12, struct.unpack(endian + "L", raw[8:12])[0]
+    else:
+        return _PixelElement(tag, 0)
+    if length == _UNDEFINED_LENGTH:
+        return _PixelElement(tag, None)
+    remaining = size - offset - header
+    if length > remaining:
+        found.append(Warning_(
+            "element_length_exceeds_file",
+            f"{_PIXEL_TAGS[tag]} declares {length} bytes but only {remaining} remain in the file"))
+    return _PixelElement(tag, length)
 
 
-def _parse_error(path: Path, exc: Exception) -> DicomFileError:
+def _deflated_pixel_element(path: Path) -> _PixelElement | None:
+    """Deflated files are inflated in memory by pydicom: look for pixel data there."""
+    ds = pydicom.dcmread(path, defer_size=1024)
+    for tag in _PIXEL_TAGS:
+        if tag in ds:
+            elem = ds.get_item(tag)
+            length = getattr(elem, "length", None)
+            return _PixelElement(tag, None if length == _UNDEFINED_LENGTH else length)
+    return None
+
+
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+
+
+def _tag_name(tag: int) -> str:
+    keyword = pydicom.datadict.keyword_for_tag(tag) if pydicom.datadict.dictionary_has_tag(tag) \
+        else ""
+    label = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    return f"{keyword} {label}" if keyword else label
+
+
+def _parse_error(path: Path, exc: Exception, short_read: bool) -> DicomFileError:
     text = str(exc) or type(exc).__name__
-    if isinstance(exc, EOFError) or "end of file" in text.lower() or "truncat" in text.lower():
+    if short_read or isinstance(exc, EOFError) or "end of file" in text.lower() \
+            or "truncat" in text.lower():
         return DicomFileError(errors.TRUNCATED, f"file is truncated ({text})", path)
     return DicomFileError(errors.UNREADABLE, f"cannot parse DICOM header ({text})", path)
 
 
+# warnings.catch_warnings changes process-wide state: serialise the captures so that
+# two threads reading headers never swap each other's filters.
+_WARNINGS_LOCK = threading.RLock()
+
+
 @contextmanager
-def _collect_pydicom_warnings(found: list[Warning_]) -> Iterator[None]:
-    """Turn pydicom's warnings and log messages into :class:`Warning_` values."""
+def capture_pydicom_warnings(found: list[Warning_]) -> Iterator[None]:
+    """Turn pydicom's warnings and log messages into :class:`Warning_` values, as they happen.
+
+    Nothing reaches the console meanwhile. Use it around any pydicom call whose
+    complaints the user should see as warnings (or not at all).
+    """
 
     class _Handler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            if record.levelno >= logging.WARNING:
-                found.append(_classify_warning(record.getMessage()))
+            warning = _classify_warning(record.getMessage())
+            if record.levelno >= logging.WARNING and warning is not None:
+                found.append(warning)
+
+    def show(message: Warning | str, *_args: Any, **_kwargs: Any) -> None:
+        warning = _classify_warning(str(message))
+        if warning is not None:
+            found.append(warning)
 
     handler = _Handler()
     logger = logging.getLogger("pydicom")
-    logger.addHandler(handler)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield
-        for w in caught:
-            found.append(_classify_warning(str(w.message)))
-    finally:
-        logger.removeHandler(handler)
+    with _WARNINGS_LOCK:
+        logger.addHandler(handler)
+        propagate, logger.propagate = logger.propagate, False
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")
+                warnings.showwarning = show
+                yield
+        finally:
+            logger.propagate = propagate
+            logger.removeHandler(handler)
 
 
-def _classify_warning(message: str) -> Warning_:
+def _classify_warning(message: str) -> Warning_ | None:
+    """A :class:`Warning_` for what matters to the user; None for pedantry.
+
+    Values that break their VR's formal rules (a UID with a leading zero, an SH
+    longer than 16 characters) are everywhere in real archives and change
+    nothing for reading: they are logged at debug level, not shown.
+    """
     low = message.lower()
-    if "exceeds" in low and ("length" in low or "end of" in low) or "bytes remaining" in low:
+    if "for vr" in low or "value length" in low:
+        _log.debug("%s", message)
+        return None
+    if "end of file" in low or "bytes remaining" in low:
         kind = "element_length_exceeds_file"
     elif "sequence" in low and ("implicit" in low or "vr" in low):
         kind = "invalid_sequence_encoding"
@@ -196,17 +425,17 @@ def _classify_warning(message: str) -> Warning_:
 
 
 def _header_from_dataset(
-    path: Path, size: int, ds: Dataset, found: list[Warning_]
+    path: Path, size: int, ds: Dataset, pixels: _PixelElement | None, found: list[Warning_]
 ) -> InstanceHeader:
     get = _Getter(ds, path, found)
     sop_class = get.text("SOPClassUID") or str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
     is_dicomdir = sop_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds
-    has_pixels = any(kw in ds for kw in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
-    rows, cols = get.int("Rows") or 0, get.int("Columns") or 0
+    has_pixels = pixels is not None
+    rows, cols = get.integer("Rows") or 0, get.integer("Columns") or 0
     modality = get.text("Modality").upper()
     frames = get.number_of_frames()
     if not has_pixels and not is_dicomdir:
-        if rows and cols and modality not in _NON_IMAGE_MODALITIES:
+        if modality not in _NON_IMAGE_MODALITIES and ((rows and cols) or _is_image_sop(sop_class)):
             raise DicomFileError(errors.NO_PIXEL_DATA,
                                  "image object without Pixel Data (7FE0,0010)", path)
         found.append(Warning_("non_image", f"non-image object ({modality or sop_class})"))
@@ -217,6 +446,10 @@ def _header_from_dataset(
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
         frame_positions, orientation, pixel_spacing, position = _enhanced_geometry(
             ds, orientation, pixel_spacing, position)
+        if len(frame_positions) != frames:
+            # Functional groups that do not match Number of Frames cannot place the frames.
+            _log.debug("%s: %d frame positions for %d frames", path, len(frame_positions), frames)
+            frame_positions = ()
     ts = str(ds.file_meta.get("TransferSyntaxUID", "")) if ds.file_meta else ""
     return InstanceHeader(
         path=path,
@@ -235,28 +468,30 @@ def _header_from_dataset(
         study_description=get.text("StudyDescription"),
         accession_number=get.text("AccessionNumber"),
         series_instance_uid=get.text("SeriesInstanceUID"),
-        series_number=get.int("SeriesNumber"),
+        series_number=get.integer("SeriesNumber"),
         series_description=get.text("SeriesDescription"),
         modality=modality,
         body_part=get.text("BodyPartExamined").upper(),
-        instance_number=get.int("InstanceNumber"),
-        acquisition_number=get.int("AcquisitionNumber"),
-        temporal_position=get.int("TemporalPositionIdentifier"),
+        instance_number=get.integer("InstanceNumber"),
+        acquisition_number=get.integer("AcquisitionNumber"),
+        temporal_position=get.integer("TemporalPositionIdentifier"),
+        echo_number=get.integer("EchoNumbers"),
+        trigger_time=get.decimal("TriggerTime"),
         image_type=get.texts("ImageType"),
         rows=rows,
         columns=cols,
         number_of_frames=frames,
-        samples_per_pixel=get.int("SamplesPerPixel") or 1,
-        bits_allocated=get.int("BitsAllocated") or 0,
-        bits_stored=get.int("BitsStored") or 0,
-        pixel_representation=get.int("PixelRepresentation") or 0,
+        samples_per_pixel=get.integer("SamplesPerPixel") or 1,
+        bits_allocated=get.integer("BitsAllocated") or 0,
+        bits_stored=get.integer("BitsStored") or 0,
+        pixel_representation=get.integer("PixelRepresentation") or 0,
         photometric=get.text("PhotometricInterpretation").upper(),
         has_pixel_data=has_pixels,
         image_position=position,  # type: ignore[arg-type]
         image_orientation=orientation,  # type: ignore[arg-type]
         pixel_spacing=pixel_spacing,  # type: ignore[arg-type]
         imager_pixel_spacing=get.floats("ImagerPixelSpacing", 2),  # type: ignore[arg-type]
-        slice_thickness=get.float("SliceThickness"),
+        slice_thickness=get.decimal("SliceThickness"),
         frame_positions=frame_positions,
         laterality=(get.text("ImageLaterality") or get.text("Laterality")).upper(),
         view_position=(get.text("ViewPosition") or _view_from_code(ds)).upper(),
@@ -264,6 +499,14 @@ def _header_from_dataset(
         is_dicomdir=is_dicomdir,
         warnings=tuple(_dedupe(found)),
     )
+
+
+def _is_image_sop(sop_class: str) -> bool:
+    """SOP classes named '... Image Storage' always carry pixels."""
+    try:
+        return "Image Storage" in pydicom.uid.UID(sop_class).name
+    except Exception:
+        return False
 
 
 def _enhanced_geometry(
@@ -294,7 +537,7 @@ def _enhanced_geometry(
                    or orientation)
     spacing = (first(shared, "PixelMeasuresSequence", "PixelSpacing")
                or first(first_frame, "PixelMeasuresSequence", "PixelSpacing") or spacing)
-    positions = []
+    positions: list[tuple[float, float, float]] = []
     for group in per_frame:
         p = first(group, "PlanePositionSequence", "ImagePositionPatient")
         if p is None or len(p) != 3:
@@ -357,17 +600,20 @@ class _Getter:
             return (str(value).strip(),)
         return tuple(str(v).strip() for v in value)
 
-    def int(self, keyword: str) -> int | None:
+    def integer(self, keyword: str) -> int | None:
         value = self._raw(keyword)
+        if isinstance(value, pydicom.multival.MultiValue):
+            value = value[0] if len(value) else None  # e.g. Echo Numbers (VM 1-n)
         if value is None:
             return None
         try:
             return int(value)
         except (TypeError, ValueError):
-            self.found.append(Warning_("invalid_attribute", f"{keyword}: not an integer ({value!r})"))
+            self.found.append(Warning_(errors.INVALID_ATTRIBUTE,
+                                       f"{keyword}: not an integer ({value!r})"))
             return None
 
-    def float(self, keyword: str) -> float | None:
+    def decimal(self, keyword: str) -> float | None:
         value = self._raw(keyword)
         try:
             return None if value is None else float(value)
