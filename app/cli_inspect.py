@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from imaging.discover import DiscoveryReport, FileVerdict, discover
-from imaging.series import SeriesCandidate
-
 from app.cli import print_json
+from imaging.discover import DiscoveryReport, FileVerdict, discover
 from imaging.errors import DicomFileError
+from imaging.series import SeriesCandidate
 
 
 def run_inspect(paths: list[Path], *, as_json: bool, decode: bool, timeout: float) -> int:
@@ -63,6 +62,8 @@ def _series_entry(series: SeriesCandidate) -> dict[str, Any]:
         "patient_id": series.patient_id,
         "study_instance_uid": series.study_instance_uid,
         "series_instance_uid": series.series_instance_uid,
+        "key": series.key,  # UID, or UID#part when one UID had to be split
+        "part": series.part_label or None,
         "series_number": series.number,
         "description": series.description,
         "modality": series.modality,
