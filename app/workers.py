@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
+_PROGRESS_INTERVAL_S = 0.05
 
 
 class CancelToken:
@@ -68,9 +70,17 @@ class Task(QRunnable):
         self._kwargs = kwargs
         self._with_progress = with_progress
         self._with_partial = with_partial
+        self._last_progress = 0.0
 
-    def _progress(self, done: int, total: int, label: object = "") -> None:
-        self.signals.progress.emit(int(done), int(total), str(label or ""))
+    def _progress(self, done: int, total: int | None = None, label: object = None) -> None:
+        # At most ~20 updates a second reach the UI thread (plus the last one): an import
+        # of thousands of small files must not flood the event loop.
+        now = time.monotonic()
+        if now - self._last_progress < _PROGRESS_INTERVAL_S and done != total:
+            return
+        self._last_progress = now
+        # total None = not known yet (still walking folders): reported as 0
+        self.signals.progress.emit(int(done), int(total or 0), str(label or ""))
 
     def run(self) -> None:
         kwargs = dict(self._kwargs)

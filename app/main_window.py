@@ -1,0 +1,646 @@
+"""Tandem's main window: study browser, viewports, reading/AI panels, status bar, menus.
+
+Everything slow (import, decoding, thumbnails) runs on the thread pool through
+:mod:`app.workers`; this class only wires results into widgets. Nothing here is
+modal during reading: import problems go to the non-modal errors panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from app import shortcuts
+from app.annotations import preset_label
+from app.browser import StudyBrowser
+from app.catalog import middle_header, read_catalog, series_warnings, sorted_series_headers
+from app.errors_panel import ErrorsPanel
+from app.panels import AiPanel, ReadingPanel
+from app.series_loading import load_first_images, load_series, reformat
+from app.settings import Settings
+from app.thumbnails import ThumbnailService
+from app.viewport import LAYOUTS, ViewportArea
+from app.workers import Task, TaskRunner
+from imaging import paths
+from imaging.db import StudyDatabase
+from imaging.importer import import_paths
+from imaging.loader import load_image
+from imaging.stack import ImageStack
+
+_REFRESH_MS = 400  # browser refresh period while an import runs
+_MAX_HUNG_CANDIDATES = 16
+
+
+@dataclass
+class _ViewportState:
+    series_uid: str | None = None
+    task: Task | None = None
+    image_count: int = 0
+
+
+@dataclass
+class _ImportJob:
+    paths: list[Path]
+    copy: bool
+    open_first: bool
+    task: Task | None = None
+    errors: list[object] = field(default_factory=list)
+
+
+class MainWindow(QMainWindow):
+    """The reading screen."""
+
+    def __init__(self, db: StudyDatabase, settings: Settings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(self.tr("Tandem"))
+        self.db = db
+        self.settings = settings if settings is not None else Settings()
+        self.runner = TaskRunner(parent=self)
+        self._viewports: dict[int, _ViewportState] = {}
+        self._imports: list[_ImportJob] = []
+        self._auto_open = False
+        self._closing = False
+        self._mpr_source: tuple[ImageStack, str | None] | None = None
+
+        self.viewports = ViewportArea(self)
+        self.viewports.series_dropped.connect(self._on_series_dropped)
+        self.viewports.status_message.connect(self._show_message)
+        self.viewports.series_step.connect(self._step_series)
+        self.setCentralWidget(self.viewports)
+
+        self.browser = StudyBrowser(self)
+        self.browser.series_activated.connect(self.open_series)
+        self.browser_dock = self._dock(self.tr("Studies"), "studiesDock", self.browser,
+                                       Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.thumbnail_service = ThumbnailService(
+            self.runner, paths.data_dir() / "thumbnails",
+            lambda uid: middle_header(self.db, uid), load_image, self)
+        self.thumbnail_service.ready.connect(self.browser.set_thumbnail)
+        self.browser.thumbnails_wanted.connect(self.thumbnail_service.request)
+
+        self.reading_panel = ReadingPanel(self)
+        self.ai_panel = AiPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.reading_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.ai_panel)
+        self.errors_panel = ErrorsPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.errors_panel)
+        self.errors_panel.hide()
+
+        self._build_status_bar()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setInterval(_REFRESH_MS)
+        self._refresh_timer.timeout.connect(self.refresh_browser)
+
+        geometry, state = self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        self._fresh_layout = state is None
+        if state is not None:
+            self.restoreState(state)
+        self.refresh_browser()
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _dock(self, title: str, name: str, widget: QWidget,
+              area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.progress_label = QLabel(self)
+        self.progress = QProgressBar(self)
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setText(self.tr("Cancel"))
+        self.cancel_button.setToolTip(self.tr("Stop the import (files already read stay)"))
+        self.cancel_button.clicked.connect(self.cancel_import)
+        for widget in (self.progress_label, self.progress, self.cancel_button):
+            bar.addPermanentWidget(widget)
+            widget.hide()
+
+    def _action(self, text: str, slot: object, keys: Sequence[QKeySequence | str] = (),
+                checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if keys:
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_folder_action = self._action(self.tr("Open &folder…"), self.choose_folder,
+                                               [QKeySequence(QKeySequence.StandardKey.Open)])
+        self.open_files_action = self._action(self.tr("Open f&iles…"), self.choose_files)
+        self.import_cd_action = self._action(self.tr("Import &DICOMDIR/CD…"), self.choose_dicomdir)
+        self.quit_action = self._action(self.tr("&Quit"), self.close,
+                                        [QKeySequence(QKeySequence.StandardKey.Quit)])
+        self.about_action = self._action(self.tr("&About Tandem"), self.show_about)
+
+        self.layout_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        labels = {"1x1": self.tr("1 × 1"), "1x2": self.tr("1 × 2"), "2x2": self.tr("2 × 2"),
+                  "mammo4": self.tr("Mammography 4-view")}
+        for name in LAYOUTS:
+            action = self._action(labels.get(name, name), lambda _=False, n=name:
+                                  self.set_layout(n), checkable=True)
+            action.setData(name)
+            group.addAction(action)
+            self.layout_actions[name] = action
+        self.layout_actions[LAYOUTS[0]].setChecked(True)
+
+        # Viewer commands: active only while the viewport area has the focus.
+        self.viewer_actions: dict[str, QAction] = {}
+        texts = {
+            "previous_image": self.tr("Previous image"), "next_image": self.tr("Next image"),
+            "first_image": self.tr("First image"), "last_image": self.tr("Last image"),
+            "previous_series": self.tr("Previous series"), "next_series": self.tr("Next series"),
+            "invert": self.tr("Invert"), "reset": self.tr("Reset view"),
+            "fit": self.tr("Fit to window"), "one_to_one": self.tr("Actual pixels (1:1)"),
+            "maximise": self.tr("Maximise viewport"),
+        }
+        for spec in shortcuts.VIEWER_SHORTCUTS:
+            action = self._action(texts[spec.command],
+                                  lambda _=False, c=spec.command: self.viewer_command(c),
+                                  spec.keys)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.viewports.addAction(action)
+            self.viewer_actions[spec.command] = action
+        self.mpr_action = self._action(self.tr("&MPR (coronal, sagittal, axial)"), self.show_mpr,
+                                       ["Ctrl+M"])
+        self.tool_actions: dict[str, QAction] = {}
+        tools = QActionGroup(self)
+        for mode, text in (("window", self.tr("Window/level")),
+                           ("distance", self.tr("Measure distance")),
+                           ("angle", self.tr("Measure angle")),
+                           ("pan", self.tr("Pan")), ("zoom", self.tr("Zoom"))):
+            action = self._action(text, lambda _=False, m=mode:
+                                  self.viewports.interaction.set_left_mode(m), checkable=True)
+            tools.addAction(action)
+            self.tool_actions[mode] = action
+        self.tool_actions["window"].setChecked(True)
+        self.preset_actions: list[QAction] = []
+        for n, key in enumerate(shortcuts.PRESET_KEYS):
+            action = self._action("", lambda _=False, i=n: self.viewports.apply_preset(i), [key])
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.viewports.addAction(action)
+            self.preset_actions.append(action)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        file_menu.addAction(self.open_folder_action)
+        file_menu.addAction(self.open_files_action)
+        file_menu.addAction(self.import_cd_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        view_menu = self.menuBar().addMenu(self.tr("&View"))
+        layout_menu = view_menu.addMenu(self.tr("&Layout"))
+        for action in self.layout_actions.values():
+            layout_menu.addAction(action)
+        self.presets_menu = view_menu.addMenu(self.tr("Window &presets"))
+        self.presets_menu.aboutToShow.connect(self._fill_presets_menu)
+        for command in ("invert", "reset", "fit", "one_to_one", "maximise"):
+            view_menu.addAction(self.viewer_actions[command])
+        view_menu.addAction(self.mpr_action)
+        tools_menu = view_menu.addMenu(self.tr("Left &button"))
+        for action in self.tool_actions.values():
+            tools_menu.addAction(action)
+        navigate = view_menu.addMenu(self.tr("&Navigate"))
+        for command in ("previous_image", "next_image", "first_image", "last_image",
+                        "previous_series", "next_series"):
+            navigate.addAction(self.viewer_actions[command])
+        view_menu.addSeparator()
+        panels = view_menu.addMenu(self.tr("&Panels"))
+        for dock in (self.browser_dock, self.reading_panel, self.ai_panel, self.errors_panel):
+            panels.addAction(dock.toggleViewAction())
+
+        language_menu = view_menu.addMenu(self.tr("&Language"))
+        languages = QActionGroup(self)
+        for code, label in (("", self.tr("System language")), ("en", "English"),
+                            ("fr", "Français")):
+            action = self._action(label, lambda _=False, c=code: self.set_language(c),
+                                  checkable=True)
+            action.setChecked(self.settings.language == code)
+            languages.addAction(action)
+            language_menu.addAction(action)
+
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        help_menu.addAction(self.about_action)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar(self.tr("Viewer"), self)
+        bar.setObjectName("viewerToolbar")
+        bar.setMovable(False)
+        for action in self.layout_actions.values():
+            bar.addAction(action)
+        bar.addSeparator()
+        for command in ("invert", "reset", "fit"):
+            bar.addAction(self.viewer_actions[command])
+        bar.addAction(self.mpr_action)
+        bar.addSeparator()
+        for action in self.tool_actions.values():
+            bar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _fill_presets_menu(self) -> None:
+        self.presets_menu.clear()
+        for n, window in enumerate(self.viewports.presets()):
+            if n >= len(self.preset_actions):
+                break
+            action = self.preset_actions[n]
+            action.setText(preset_label(str(getattr(window, "name", ""))))
+            self.presets_menu.addAction(action)
+
+    # -- import ------------------------------------------------------------------------------
+
+    def open_paths(self, items: Sequence[Path], *, copy: bool | None = None,
+                   open_first: bool = True) -> None:
+        """Import ``items`` (folders, files, DICOMDIR) in the background; open the first series."""
+        job = _ImportJob([Path(p) for p in items], self.settings.copy_on_import
+                         if copy is None else copy, open_first)
+        self._imports.append(job)
+        if len(self._imports) == 1:
+            self._start_import(job)
+
+    def _start_import(self, job: _ImportJob) -> None:
+        self._auto_open = job.open_first and not any(
+            s.series_uid for s in self._viewports.values())
+        task = Task(import_paths, self.db, job.paths, copy=job.copy)
+        job.task = task
+        task.signals.progress.connect(self._on_import_progress)
+        task.signals.succeeded.connect(self._on_import_done)
+        task.signals.failed.connect(self._on_import_failed)
+        self.progress_label.setText(self.tr("Importing…"))
+        self.progress.setRange(0, 0)
+        for widget in (self.progress_label, self.progress, self.cancel_button):
+            widget.show()
+        self.cancel_button.setEnabled(True)
+        self._refresh_timer.start()
+        self.runner.start(task)
+
+    @property
+    def import_running(self) -> bool:
+        return bool(self._imports)
+
+    def cancel_import(self) -> None:
+        for job in self._imports:
+            if job.task is not None:
+                job.task.cancel.set()
+        del self._imports[1:]
+        self.cancel_button.setEnabled(False)
+        self.progress_label.setText(self.tr("Cancelling…"))
+
+    def _on_import_progress(self, done: int, total: int, label: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+        self.progress.setFormat(self.tr("%1 / %2").replace("%1", str(done))
+                                .replace("%2", str(total)))
+        if label:
+            self.progress_label.setText(self.tr("Importing %1").replace("%1", Path(label).name))
+
+    def _on_import_done(self, report: object) -> None:
+        errors = list(getattr(report, "errors", []) or [])
+        imported = sorted(getattr(report, "series", ()) or ())
+        if imported:
+            task = Task(series_warnings, self.db, imported)
+            task.signals.succeeded.connect(self._on_series_warnings)
+            self.runner.start(task)
+        self._finish_import(errors, cancelled=bool(getattr(report, "cancelled", False)))
+
+    def _on_series_warnings(self, warnings: object) -> None:
+        if isinstance(warnings, dict):
+            self.browser.set_series_warnings(warnings)
+
+    def _on_import_failed(self, message: str) -> None:
+        self._finish_import([], failure=message)
+
+    def _finish_import(self, errors: list[object], *, cancelled: bool = False,
+                       failure: str = "") -> None:
+        self._imports.pop(0)
+        self.refresh_browser()
+        if errors:
+            self.errors_panel.add_errors(errors)
+            self.errors_panel.show()
+        if failure:
+            self._show_message(self.tr("Import failed: %1").replace("%1", failure))
+        elif cancelled:
+            self._show_message(self.tr("Import cancelled; the files read so far are available."))
+        elif errors:
+            self._show_message(self.tr("Import finished; %n file(s) could not be read.", "",
+                                       len(errors)))
+        else:
+            self._show_message(self.tr("Import finished."))
+        self._reload_grown_series()
+        if self._auto_open:
+            self._auto_open = False
+            self._open_first_series()
+        if self._imports:
+            self._start_import(self._imports[0])
+            return
+        self._refresh_timer.stop()
+        for widget in (self.progress_label, self.progress, self.cancel_button):
+            widget.hide()
+
+    def refresh_browser(self) -> None:
+        """Re-read the database into the browser (cheap; runs on a timer during imports)."""
+        self.browser.set_catalog(read_catalog(self.db))
+        if self._auto_open and self.browser.first_series_uid() is not None:
+            self._auto_open = False
+            self._open_first_series()
+
+    def _open_first_series(self) -> None:
+        uid = self.browser.first_series_uid()
+        if uid is not None:
+            self.browser.select_series(uid)
+            self.open_series(uid)
+
+    def _reload_grown_series(self) -> None:
+        """A series opened while its files were still being imported is reopened complete."""
+        for index, state in self._viewports.items():
+            row = self.browser.series_row(state.series_uid) if state.series_uid else None
+            if row is not None and row.image_count != state.image_count:
+                self.open_series(row.series_uid, index)
+
+    # -- series ------------------------------------------------------------------------------
+
+    def open_series(self, series_uid: str, viewport: int | None = None) -> None:
+        """Load ``series_uid`` into ``viewport`` (the active one by default) in the background."""
+        index = self.viewports.active_index if viewport is None else viewport
+        state = self._viewports.setdefault(index, _ViewportState())
+        if state.task is not None:
+            state.task.cancel.set()
+        headers = sorted_series_headers(self.db, series_uid)
+        row = self.browser.series_row(series_uid)
+        state.series_uid = series_uid
+        state.image_count = row.image_count if row is not None else len(headers)
+        if not headers:
+            self._show_message(self.tr("This series has no images."))
+            return
+        task = Task(load_series, headers, with_partial=True)
+        state.task = task
+        self.viewports.set_loading(index)
+        receiver = _SeriesReceiver(self, index, task)
+        task.signals.partial.connect(receiver.on_partial)
+        task.signals.succeeded.connect(receiver.on_stack)
+        task.signals.failed.connect(receiver.on_failed)
+        task.signals.progress.connect(receiver.on_progress)
+        self.runner.start(task)
+
+    def _series_partial(self, index: int, task: Task, stack: object) -> None:
+        if self._current_task(index) is task and isinstance(stack, ImageStack):
+            self.viewports.show_stack(index, stack)
+
+    def _series_loaded(self, index: int, task: Task, stack: object) -> None:
+        if self._current_task(index) is not task:
+            return
+        self._viewports[index].task = None
+        self.statusBar().clearMessage()
+        if isinstance(stack, ImageStack):
+            self.viewports.show_stack(index, stack)
+            if stack.warnings:
+                self._show_message("; ".join(str(w) for w in stack.warnings))
+
+    def _series_failed(self, index: int, task: Task, message: str) -> None:
+        if self._current_task(index) is not task:
+            return
+        self._viewports[index].task = None
+        self.viewports.show_error(index, message)
+        self._show_message(self.tr("Cannot display this series: %1").replace("%1", message))
+
+    def _current_task(self, index: int) -> Task | None:
+        state = self._viewports.get(index)
+        return state.task if state is not None else None
+
+    def _on_series_dropped(self, index: int, series_uid: str) -> None:
+        self.open_series(series_uid, index)
+
+    def _step_series(self, step: int) -> None:
+        index = self.viewports.active_index
+        state = self._viewports.get(index)
+        if state is None or state.series_uid is None:
+            return
+        row = self.browser.series_row(state.series_uid)
+        study = self.browser.study_row(row.study_uid) if row is not None else None
+        if study is None:
+            return
+        uids = [s.series_uid for s in study.series]
+        if state.series_uid not in uids:
+            return
+        target = uids.index(state.series_uid) + step
+        if 0 <= target < len(uids):
+            self.browser.select_series(uids[target])
+            self.open_series(uids[target], index)
+
+    def viewer_command(self, command: str) -> None:
+        if command == "next_series":
+            self._step_series(1)
+        elif command == "previous_series":
+            self._step_series(-1)
+        else:
+            self.viewports.command(command)
+
+    def set_layout(self, name: str) -> None:
+        for state in self._viewports.values():
+            if state.task is not None:
+                state.task.cancel.set()
+        study_uid = self._active_study_uid()
+        self.viewports.set_layout(name)
+        self.layout_actions[name].setChecked(True)
+        # The grid keeps the first views' images; forget what the removed ones showed.
+        self._viewports = {i: s for i, s in self._viewports.items()
+                           if i < len(self.viewports.views) and s.task is None}
+        if name == "mammo4" and study_uid is not None:
+            self.hang_mammography(study_uid)
+
+    def _active_study_uid(self) -> str | None:
+        state = self._viewports.get(self.viewports.active_index)
+        row = self.browser.series_row(state.series_uid) if state and state.series_uid else None
+        return row.study_uid if row is not None else self.browser.current_study_uid()
+
+    def hang_mammography(self, study_uid: str) -> None:
+        """Load the study's breast views (one image each) and hang RCC | LCC over RMLO | LMLO."""
+        study = self.browser.study_row(study_uid)
+        if study is None:
+            return
+        headers = [h for s in study.series for h in self.db.series_headers(s.series_uid)
+                   if h.is_image and h.laterality and h.view_position]
+        if not headers:
+            self._show_message(self.tr("This study has no mammography views to hang."))
+            return
+        task = Task(load_first_images, headers[:_MAX_HUNG_CANDIDATES])
+        task.signals.succeeded.connect(self._on_mammo_loaded)
+        self.runner.start(task)
+
+    def _on_mammo_loaded(self, stacks: object) -> None:
+        if not self.viewports.mammography or not isinstance(stacks, list):
+            return
+        self._viewports.clear()
+        hung = self.viewports.show_mammo4(stacks)
+        self._show_message(self.tr("%n view(s) hung.", "", hung))
+
+    def show_mpr(self) -> None:
+        """Coronal, sagittal and axial reformats of the active volume beside the acquisition."""
+        view = self.viewports.active_view
+        stack = view.stack if view is not None else None
+        if stack is None or not stack.is_volume or stack.is_colour:
+            self._show_message(self.tr("MPR needs a CT or MR volume (at least 3 slices)."))
+            return
+        index = self.viewports.active_index
+        self._mpr_source = (stack, self._viewports.get(index, _ViewportState()).series_uid)
+        task = Task(reformat, stack)
+        task.signals.succeeded.connect(self._on_mpr_ready)
+        task.signals.failed.connect(self._on_mpr_failed)
+        self._show_message(self.tr("Computing reformats…"))
+        self.runner.start(task)
+
+    def _on_mpr_ready(self, results: object) -> None:
+        if not isinstance(results, list) or self._mpr_source is None:
+            return
+        stack, uid = self._mpr_source
+        self._mpr_source = None
+        self.set_layout("2x2")
+        self.viewports.show_stack(0, stack)
+        self._viewports = {0: _ViewportState(uid, None, stack.count)}
+        warnings: list[str] = []
+        for index, result in enumerate(results, 1):
+            self.viewports.show_stack(index, result.stack, middle=True)
+            warnings.extend(str(w) for w in result.warnings)
+        self._show_message("; ".join(dict.fromkeys(warnings)))
+
+    def _on_mpr_failed(self, message: str) -> None:
+        self._mpr_source = None
+        self._show_message(self.tr("Cannot compute the reformats: %1").replace("%1", message))
+
+    # -- dialogs (only on the user's request: File menu, About) -------------------------------
+
+    def _copy_checkbox(self, dialog: QFileDialog) -> QCheckBox:
+        box = QCheckBox(self.tr("Copy files into Tandem (for CDs and USB sticks)"), dialog)
+        box.setChecked(self.settings.copy_on_import)
+        layout = dialog.layout()
+        if layout is not None:
+            layout.addWidget(box)
+        return box
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open folder"),
+                                                  self.settings.last_folder)
+        if folder:
+            self.settings.last_folder = folder
+            self.open_paths([Path(folder)])
+
+    def choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, self.tr("Open files"), self.settings.last_folder,
+            self.tr("DICOM files (*.dcm *.DCM *.dicom DICOMDIR);;All files (*)"))
+        if files:
+            self.settings.last_folder = str(Path(files[0]).parent)
+            self.open_paths([Path(f) for f in files])
+
+    def choose_dicomdir(self) -> None:
+        dialog = QFileDialog(self, self.tr("Import DICOMDIR or CD"), self.settings.last_folder,
+                             self.tr("DICOMDIR (DICOMDIR DICOMDIR.* dicomdir);;All files (*)"))
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # room for the checkbox
+        copy_box = self._copy_checkbox(dialog)
+        if dialog.exec() and dialog.selectedFiles():
+            chosen = Path(dialog.selectedFiles()[0])
+            self.settings.copy_on_import = copy_box.isChecked()
+            self.settings.last_folder = str(chosen.parent)
+            self.open_paths([chosen], copy=copy_box.isChecked())
+
+    def set_language(self, code: str) -> None:
+        """Store the interface language; menus are built once, so it applies at next start."""
+        self.settings.language = code
+        self._show_message(self.tr("The language will change the next time Tandem starts."))
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, self.tr("About Tandem"), about_text())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._fresh_layout:  # first start: room for the study list and the panels
+            self._fresh_layout = False
+            QTimer.singleShot(0, self._initial_dock_sizes)
+
+    def _initial_dock_sizes(self) -> None:
+        self.resizeDocks([self.browser_dock, self.reading_panel], [440, 290],
+                         Qt.Orientation.Horizontal)
+
+    # -- misc --------------------------------------------------------------------------------
+
+    def _show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._closing = True
+        self._refresh_timer.stop()
+        self.runner.wait(10000)
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.viewports.close_views()
+        super().closeEvent(event)
+
+
+class _SeriesReceiver(QObject):
+    """Receives one load task's signals on the UI thread (a QObject keeps delivery queued)."""
+
+    def __init__(self, window: MainWindow, index: int, task: Task) -> None:
+        super().__init__(window)
+        self._window, self._index, self._task = window, index, task
+        task.signals.finished.connect(self.deleteLater)
+
+    def on_partial(self, stack: object) -> None:
+        self._window._series_partial(self._index, self._task, stack)
+
+    def on_stack(self, stack: object) -> None:
+        self._window._series_loaded(self._index, self._task, stack)
+
+    def on_failed(self, message: str) -> None:
+        self._window._series_failed(self._index, self._task, message)
+
+    def on_progress(self, done: int, total: int, _label: str) -> None:
+        self._window.viewports.set_progress(done, total)
+
+
+def about_text() -> str:
+    try:
+        release = metadata.version("tandem")
+    except metadata.PackageNotFoundError:  # running from a source checkout
+        release = ""
+    return "<br>".join((
+        f"<b>Tandem {release}</b>",
+        QCoreApplication.translate(
+            "About", "Desktop radiology workstation with a local AI second reader."),
+        QCoreApplication.translate("About", "Licence: Apache License 2.0."),
+        QCoreApplication.translate("About", "Research use only — not for clinical use."),
+    ))

@@ -1,0 +1,43 @@
+"""Right-hand docks: "My reading" and "AI second reader" (filled by later issues)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
+
+
+def _empty_state(parent: QWidget, text: str) -> QWidget:
+    body = QWidget(parent)
+    layout = QVBoxLayout(body)
+    label = QLabel(text, body)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    label.setObjectName("emptyState")
+    layout.addWidget(label)
+    layout.addStretch(1)
+    return body
+
+
+class ReadingPanel(QDockWidget):
+    """The radiologist's own reading of the open study."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("My reading"), parent)
+        self.setObjectName("readingPanel")
+        self.setWidget(
+            _empty_state(self, self.tr("Open a study to record your reading."))
+        )
+
+
+class AiPanel(QDockWidget):
+    """Results of the local AI models for the open study."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("AI second reader"), parent)
+        self.setObjectName("aiPanel")
+        self.notice = self.tr("AI second reader — research use only, not for clinical use.")
+        self.setWidget(
+            _empty_state(
+                self, self.notice + "\n\n" + self.tr("No AI model has run on this study.")
+            )
+        )
