@@ -263,7 +263,12 @@ def windows_from(item: Dataset, *, signed: bool, little_endian: bool = True,
 
 
 def default_window(values: np.ndarray, params: DisplayParameters) -> VoiWindow:
-    """The file's first window, else 0.5–99.5 percentiles of the modality values.
+    """The file's first window, else the soft-tissue window for CT, else an automatic one.
+
+    A CT without a window opens in the mediastinum/soft-tissue window (40/400 HU)
+    as on every CT console: a percentile window of HU values spans air to bone
+    and shows nothing a radiologist can read. Other modalities get the
+    0.5–99.5 percentiles of the modality values.
 
     Pixel Padding Value (and Pixel Padding Range Limit) are left out of the
     automatic window: padding is the black frame around a CT or a mammogram,
@@ -271,6 +276,8 @@ def default_window(values: np.ndarray, params: DisplayParameters) -> VoiWindow:
     """
     if params.windows:
         return params.windows[0]
+    if params.modality.upper() == "CT":
+        return next(w for w in presets_for_modality("CT") if w.name == "mediastinum")
     flat = np.asarray(values).reshape(-1)
     step = max(1, flat.size // _AUTO_WINDOW_SAMPLES)
     sample = flat[::step].astype(np.float32)

@@ -247,3 +247,12 @@ def test_broken_lut_is_a_warning_not_a_crash() -> None:
     params = display_parameters(ds)
     assert params.windows == ()
     assert any(w.kind == "invalid_attribute" for w in params.warnings)
+
+
+def test_ct_without_a_window_opens_in_soft_tissue_not_an_auto_window() -> None:
+    ds = _read("pydicom/CT_small.dcm")
+    assert "WindowCenter" not in ds
+    params = display_parameters(ds)
+    values = apply_modality_lut(ds.pixel_array, params.modality_lut)
+    window = default_window(values, params)
+    assert (window.center, window.width) == (40.0, 400.0)
