@@ -39,9 +39,15 @@ def run_render(opts: argparse.Namespace) -> int:
     stacks = _stacks_for_layout(candidates, opts.layout)
     layout = opts.layout
     if layout == "mpr":
-        stacks, layout = _reformats(stacks[0]), "2x2"
+        source = stacks[0]
+        stacks, layout = _reformats(source), "2x2"
         if not stacks:
             return 1
+        if window is None:  # one window for the three planes: the acquisition's own
+            from viewer.windowing import stack_window
+
+            index = source.count // 2 if opts.slice is None else min(opts.slice, source.count - 1)
+            window = stack_window(source, max(index, 0))
     from viewer.render import render_to_png
 
     render_to_png(stacks, opts.out, size=size, slice=opts.slice, window=window, layout=layout)

@@ -42,6 +42,7 @@ from imaging import paths
 from imaging.db import StudyDatabase
 from imaging.importer import import_paths
 from imaging.loader import load_image
+from imaging.pipeline import VoiWindow
 from imaging.stack import ImageStack
 
 _REFRESH_MS = 400  # browser refresh period while an import runs
@@ -53,6 +54,17 @@ class _ViewportState:
     series_uid: str | None = None
     task: Task | None = None
     image_count: int = 0
+
+
+@dataclass(frozen=True)
+class _MprSource:
+    """The view an MPR was asked from: its series, window and image, reopened as they were."""
+
+    stack: ImageStack
+    series_uid: str | None
+    window: VoiWindow | None
+    window_name: str
+    index: int
 
 
 @dataclass
@@ -79,7 +91,7 @@ class MainWindow(QMainWindow):
         self._imports: list[_ImportJob] = []
         self._auto_open = False
         self._closing = False
-        self._mpr_source: tuple[ImageStack, str | None] | None = None
+        self._mpr_source: _MprSource | None = None
 
         self.viewports = ViewportArea(self)
         self.viewports.series_dropped.connect(self._on_series_dropped)
@@ -187,6 +199,7 @@ class MainWindow(QMainWindow):
             "invert": self.tr("Invert"), "reset": self.tr("Reset view"),
             "fit": self.tr("Fit to window"), "one_to_one": self.tr("Actual pixels (1:1)"),
             "maximise": self.tr("Maximise viewport"),
+            "dicom_overlays": self.tr("DICOM overlays"),
         }
         for spec in shortcuts.VIEWER_SHORTCUTS:
             action = self._action(texts[spec.command],
@@ -195,6 +208,10 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.viewports.addAction(action)
             self.viewer_actions[spec.command] = action
+        # Checked: the active viewport shows its images' overlay planes (60xx).
+        self.viewer_actions["dicom_overlays"].setCheckable(True)
+        self.viewer_actions["dicom_overlays"].setChecked(True)
+        self.viewports.active_changed.connect(self._sync_dicom_overlays_action)
         self.mpr_action = self._action(self.tr("&MPR (coronal, sagittal, axial)"), self.show_mpr,
                                        ["Ctrl+M"])
         self.tool_actions: dict[str, QAction] = {}
@@ -202,7 +219,8 @@ class MainWindow(QMainWindow):
         for mode, text in (("window", self.tr("Window/level")),
                            ("distance", self.tr("Measure distance")),
                            ("angle", self.tr("Measure angle")),
-                           ("pan", self.tr("Pan")), ("zoom", self.tr("Zoom"))):
+                           ("pan", self.tr("Pan")), ("zoom", self.tr("Zoom")),
+                           ("crosshair", self.tr("Crosshair (MPR navigation, Shift+click)"))):
             action = self._action(text, lambda _=False, m=mode:
                                   self.viewports.interaction.set_left_mode(m), checkable=True)
             tools.addAction(action)
@@ -229,7 +247,7 @@ class MainWindow(QMainWindow):
             layout_menu.addAction(action)
         self.presets_menu = view_menu.addMenu(self.tr("Window &presets"))
         self.presets_menu.aboutToShow.connect(self._fill_presets_menu)
-        for command in ("invert", "reset", "fit", "one_to_one", "maximise"):
+        for command in ("invert", "reset", "fit", "one_to_one", "maximise", "dicom_overlays"):
             view_menu.addAction(self.viewer_actions[command])
         view_menu.addAction(self.mpr_action)
         tools_menu = view_menu.addMenu(self.tr("Left &button"))
@@ -469,6 +487,13 @@ class MainWindow(QMainWindow):
             self._step_series(-1)
         else:
             self.viewports.command(command)
+        if command == "dicom_overlays":
+            self._sync_dicom_overlays_action()
+
+    def _sync_dicom_overlays_action(self) -> None:
+        view = self.viewports.active_view
+        self.viewer_actions["dicom_overlays"].setChecked(
+            view is None or view.dicom_overlays_visible)
 
     def set_layout(self, name: str) -> None:
         for state in self._viewports.values():
@@ -516,8 +541,10 @@ class MainWindow(QMainWindow):
         if stack is None or not stack.is_volume or stack.is_colour:
             self._show_message(self.tr("MPR needs a CT or MR volume (at least 3 slices)."))
             return
+        assert view is not None
         index = self.viewports.active_index
-        self._mpr_source = (stack, self._viewports.get(index, _ViewportState()).series_uid)
+        uid = self._viewports.get(index, _ViewportState()).series_uid
+        self._mpr_source = _MprSource(stack, uid, view.window, view.window_name, view.index)
         task = Task(reformat, stack)
         task.signals.succeeded.connect(self._on_mpr_ready)
         task.signals.failed.connect(self._on_mpr_failed)
@@ -527,15 +554,19 @@ class MainWindow(QMainWindow):
     def _on_mpr_ready(self, results: object) -> None:
         if not isinstance(results, list) or self._mpr_source is None:
             return
-        stack, uid = self._mpr_source
-        self._mpr_source = None
+        source, self._mpr_source = self._mpr_source, None
+        stack = source.stack
         self.set_layout("2x2")
         self.viewports.show_stack(0, stack)
-        self._viewports = {0: _ViewportState(uid, None, stack.count)}
+        self.viewports.views[0].set_index(source.index)
+        self._viewports = {0: _ViewportState(source.series_uid, None, stack.count)}
         warnings: list[str] = []
         for index, result in enumerate(results, 1):
             self.viewports.show_stack(index, result.stack, middle=True)
             warnings.extend(str(w) for w in result.warnings)
+        # One window for the acquisition and its reformats (the one the radiologist was
+        # reading with), kept in step; Shift+click or the crosshair tool navigates all four.
+        self.viewports.link_views(range(len(results) + 1), source.window, source.window_name)
         self._show_message("; ".join(dict.fromkeys(warnings)))
 
     def _on_mpr_failed(self, message: str) -> None:

@@ -31,6 +31,7 @@ VIEWER_SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("fit", ("F",)),
     Shortcut("one_to_one", ("0",)),
     Shortcut("maximise", ("M",)),
+    Shortcut("dicom_overlays", ("O",)),
 )
 
 PRESET_KEYS = tuple(str(n) for n in range(1, 10))

@@ -29,10 +29,12 @@ from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
 
 from app.annotations import QtTextFormatter
 from app.browser import series_uid_from_mime
+from imaging.pipeline import VoiWindow
 from imaging.stack import ImageStack
 from viewer.hanging import MAMMO4_SLOTS, chest_wall_side, show_mammo4
 from viewer.interaction import InteractionCallbacks, ViewerInteraction
 from viewer.layout import ViewportGrid
+from viewer.linking import ViewLink
 from viewer.slice_view import Side, SliceView
 
 LAYOUTS = ("1x1", "1x2", "2x2", "mammo4")
@@ -129,6 +131,7 @@ class ViewportArea(QWidget):
         """Switch to layout ``name``; views keep their content where the grid has room."""
         if name not in LAYOUTS:
             raise ValueError(f"unknown layout {name!r}")
+        self.unlink()
         self.grid.set_layout("2x2" if name == "mammo4" else name)
         self.layout_name = name
         for index, view in enumerate(self.views):
@@ -142,6 +145,7 @@ class ViewportArea(QWidget):
         """Hang RCC | LCC over RMLO | LMLO from ``stacks``; returns how many were hung."""
         if not self.mammography:
             self.set_layout("mammo4")
+        self.unlink()
         hung = show_mammo4(self.grid, stacks)
         self.redraw()
         return len(hung)
@@ -199,6 +203,7 @@ class ViewportArea(QWidget):
         that same image, so the complete stack replaces it without a jump); reformats
         open on their ``middle`` image."""
         view = self.views[index]
+        self.unlink(view)
         if self.mammography:
             wanted: Side = "right" if index % 2 == 0 else "left"  # where the chest wall goes
             view.flip_horizontal = chest_wall_side(stack) != wanted
@@ -207,6 +212,33 @@ class ViewportArea(QWidget):
             view.flip_horizontal, view.alignment = False, None
         view.set_stack(stack, index=stack.count // 2 if middle else 0)
         self.redraw()
+
+    def link_views(self, indexes: Sequence[int], window: VoiWindow | None = None,
+                   window_name: str = "") -> ViewLink:
+        """Link views ``indexes`` as one MPR: one window/level (``window``, else the first
+        view's) and a crosshair that moves them all to the point clicked."""
+        self.unlink()
+        views = [self.views[i] for i in indexes]
+        if window is None and views and views[0].window is not None:
+            window, window_name = views[0].window, views[0].window_name
+        if window is not None:
+            for view in views:
+                view.set_window(window, name=window_name)
+        link = ViewLink(views)
+        self.interaction.link = link
+        self.redraw()
+        return link
+
+    @property
+    def link(self) -> ViewLink | None:
+        return self.interaction.link
+
+    def unlink(self, view: SliceView | None = None) -> None:
+        """End the MPR link (only if it holds ``view``, when given)."""
+        link = self.interaction.link
+        if link is not None and (view is None or view in link.views):
+            link.detach()
+            self.interaction.link = None
 
     def set_loading(self, index: int) -> None:
         view = self.views[index]
@@ -241,6 +273,10 @@ class ViewportArea(QWidget):
             return
         if name == "maximise":
             self.toggle_maximise()
+            return
+        if name == "dicom_overlays":  # a per-viewport setting, kept when its series changes
+            view.toggle_dicom_overlays()
+            self.redraw()
             return
         if view.stack is None:
             return

@@ -8,6 +8,7 @@ and a sentence a radiologist or the practice's IT person can read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,11 @@ class Warning_:
 
     def __str__(self) -> str:
         return self.message
+
+
+def dedupe_warnings(items: Iterable[Warning_]) -> list[Warning_]:
+    """``items`` without repeats (same kind and message), first occurrence kept."""
+    return list(dict.fromkeys(items))
 
 
 # Kinds used across the package (one place, so CLI/GUI/tests agree on spelling).

@@ -12,7 +12,7 @@ import logging
 import struct
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ import pydicom.datadict
 from pydicom.dataset import Dataset
 
 from imaging import errors
-from imaging.errors import DicomFileError, Warning_
+from imaging.errors import DicomFileError, Warning_, dedupe_warnings
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 PREAMBLE_AND_PREFIX = 132
@@ -84,6 +84,9 @@ class InstanceHeader:
     laterality: str = ""
     view_position: str = ""
     patient_orientation: tuple[str, ...] = ()
+    # Groups (0x6000-0x601E) holding an Overlay Data element: the loader reads overlays
+    # only for these files.
+    overlay_groups: tuple[int, ...] = ()
     is_dicomdir: bool = False
     warnings: tuple[Warning_, ...] = field(default=())
 
@@ -496,9 +499,18 @@ def _header_from_dataset(
         laterality=(get.text("ImageLaterality") or get.text("Laterality")).upper(),
         view_position=(get.text("ViewPosition") or _view_from_code(ds)).upper(),
         patient_orientation=get.texts("PatientOrientation"),
+        overlay_groups=overlay_groups(ds),
         is_dicomdir=is_dicomdir,
-        warnings=tuple(_dedupe(found)),
+        warnings=tuple(dedupe_warnings(found)),
     )
+
+
+def overlay_groups(ds: Dataset) -> tuple[int, ...]:
+    """Overlay groups of ``ds`` with Overlay Data (60xx,3000), from the tags alone (no parsing)."""
+    # ds.keys(), not ds: iterating a Dataset converts every raw element.
+    return tuple(sorted({tag >> 16 for tag in ds.keys()  # noqa: SIM118
+                         if 0x6000 <= tag >> 16 <= 0x601E and not (tag >> 16) % 2
+                         and tag & 0xFFFF == 0x3000}))
 
 
 def _is_image_sop(sop_class: str) -> bool:
@@ -558,16 +570,6 @@ def _view_from_code(ds: Dataset) -> str:
         return ""
     code = str(seq[0].get("CodeValue", ""))
     return codes.get(code, str(seq[0].get("CodeMeaning", "")).upper())
-
-
-def _dedupe(items: Sequence[Warning_]) -> list[Warning_]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for w in items:
-        if (w.kind, w.message) not in seen:
-            seen.add((w.kind, w.message))
-            out.append(w)
-    return out
 
 
 class _Getter:

@@ -24,10 +24,11 @@ from pydicom.dataset import Dataset
 
 from imaging import errors
 from imaging.decode import NATIVE_SYNTAXES, DecodedPixels, decode_frames
-from imaging.errors import DicomFileError, Warning_
+from imaging.errors import DicomFileError, Warning_, dedupe_warnings
 from imaging.geometry import sort_headers, stack_geometry
 from imaging.header import InstanceHeader
 from imaging.isolation import decode_many
+from imaging.overlays import OverlayPlane, read_overlays
 from imaging.pipeline import (
     PALETTE_COLOR,
     DisplayParameters,
@@ -101,8 +102,10 @@ def load_stack(
         frames = _frame_order(h)
         plans.append(_Plan(h, frames, offset))
         offset += len(frames)
-    base = _read_parameters(first.path, full=True)
+    first_ds = _read_dataset(first.path)
+    base = display_parameters(first_ds)
     loading = _Loading(plans, _allocate(offset, first, base.is_colour), base, found, progress)
+    loading.overlay_planes[id(plans[0])] = _overlay_planes(first, found, first_ds)
 
     pooled = [p for p in plans if len(p.frames) == 1 and not _is_native(p.header)]
     if len(pooled) < 2:
@@ -142,6 +145,9 @@ class _Loading:
         self.plans, self.values, self.base, self.found = plans, values, base, found
         self.progress = progress
         self.slices: list[SliceInfo | None] = [None] * len(values)
+        self.overlays: list[tuple[OverlayPlane, ...]] = [()] * len(values)
+        # Overlay planes of each plan's file (all its frames), by plan id, read once.
+        self.overlay_planes: dict[int, tuple[OverlayPlane, ...]] = {}
         self.loaded: set[int] = set()  # ids of plans fully placed
         self.failure: DicomFileError | None = None
         self.done = 0
@@ -153,6 +159,11 @@ class _Loading:
         if id(plan) not in self._params:
             self._params[id(plan)] = _slice_parameters(plan.header, self.base)
         return self._params[id(plan)]
+
+    def planes(self, plan: _Plan) -> tuple[OverlayPlane, ...]:
+        if id(plan) not in self.overlay_planes:
+            self.overlay_planes[id(plan)] = _overlay_planes(plan.header, self.found)
+        return self.overlay_planes[id(plan)]
 
     def place(self, plan: _Plan, chunk: Sequence[int], decoded: DecodedPixels) -> None:
         """Convert ``decoded`` (frames ``chunk`` of ``plan``) into the plan's slots."""
@@ -166,6 +177,7 @@ class _Loading:
             self.values[slot] = _to_values(decoded.array[k], decoded.photometric, params, frame,
                                            plan.header.path)
             self.slices[slot] = _slice_info(plan.header, frame)
+            self.overlays[slot] = _frame_planes(self.planes(plan), frame)
             self.done += 1
             if self.progress is not None:
                 self.progress(self.done, len(self.values))
@@ -176,6 +188,7 @@ class _Loading:
         self.found.append(Warning_(error.kind, str(error)))
         for slot in range(plan.offset, plan.offset + len(plan.frames)):
             self.slices[slot] = None
+            self.overlays[slot] = ()
 
     def finish(self) -> ImageStack:
         """Close the gaps left by failed files (in place) and build the stack."""
@@ -188,9 +201,11 @@ class _Loading:
             if target != source:
                 self.values[target] = self.values[source]
         slices = tuple(s for s in self.slices if s is not None)
+        overlays = tuple(self.overlays[i] for i in keep)
         used = [p.header for p in self.plans
                 if self.slices[p.offset] is not None]
-        return _stack(self.values[: len(keep)], slices, used, self.base, self.found)
+        return _stack(self.values[: len(keep)], slices, used, self.base, self.found,
+                      overlays if any(overlays) else ())
 
 
 def load_image(header: InstanceHeader, frame: int = 0) -> ImageStack:
@@ -198,12 +213,15 @@ def load_image(header: InstanceHeader, frame: int = 0) -> ImageStack:
     if not 0 <= frame < header.number_of_frames:
         raise DicomFileError(errors.INVALID_ATTRIBUTE, f"frame {frame + 1} requested, the file "
                              f"has {header.number_of_frames}", header.path)
-    params = _read_parameters(header.path, full=True)
+    ds = _read_dataset(header.path)
+    params = display_parameters(ds)
     decoded = decode_frames(header.path, frames=_frames_arg(header, (frame,)))
     values = _allocate(1, header, params.is_colour)
     values[0] = _to_values(decoded.array[0], decoded.photometric, params, frame, header.path)
-    return _stack(values, (_slice_info(header, frame),), [header], params,
-                  list(decoded.warnings))
+    found = list(decoded.warnings)
+    planes = _frame_planes(_overlay_planes(header, found, ds), frame)
+    return _stack(values, (_slice_info(header, frame),), [header], params, found,
+                  (planes,) if planes else ())
 
 
 # --------------------------------------------------------------------------- helpers
@@ -272,7 +290,7 @@ def _to_values(stored: np.ndarray, photometric: str, params: DisplayParameters, 
     return apply_modality_lut(stored, params.modality_lut_for(frame))
 
 
-def _read_dataset(path: Path, tags: list[str] | None = None) -> Dataset:
+def _read_dataset(path: Path, tags: list[str] | list[int] | None = None) -> Dataset:
     try:
         return pydicom.dcmread(path, stop_before_pixels=True, force=True, specific_tags=tags)
     except Exception as exc:  # every parse failure is a file verdict, not a crash
@@ -293,6 +311,43 @@ def _slice_parameters(h: InstanceHeader, base: DisplayParameters) -> DisplayPara
     return replace(base, modality_lut=own.modality_lut, frame_modality_luts=())
 
 
+# Overlay attributes read from each overlay group (PS3.3 C.9.2).
+_OVERLAY_ELEMENTS = (0x0010, 0x0011, 0x0015, 0x0022, 0x0040, 0x0050, 0x0051, 0x0100, 0x0102,
+                     0x1500, 0x3000)
+
+
+def _overlay_planes(h: InstanceHeader, found: list[Warning_], ds: Dataset | None = None
+                    ) -> tuple[OverlayPlane, ...]:
+    """The overlay planes of ``h``'s file; the file is read only when its header lists some.
+
+    ``ds``: the file's dataset when the caller has already read it.
+    """
+    if not h.overlay_groups:
+        return ()
+    own: list[Warning_] = []
+    try:
+        if ds is None:
+            tags = [0x00280010, 0x00280011, *(group << 16 | element for group in h.overlay_groups
+                                              for element in _OVERLAY_ELEMENTS)]
+            ds = _read_dataset(h.path, tags)
+        planes = tuple(read_overlays(ds, own))
+    except DicomFileError as exc:
+        own.append(Warning_("invalid_overlay", f"overlays not read ({exc.message})"))
+        planes = ()
+    found.extend(Warning_(w.kind, f"{h.path.name}: {w.message}") for w in own)
+    return planes
+
+
+def _frame_planes(planes: Sequence[OverlayPlane], frame: int) -> tuple[OverlayPlane, ...]:
+    """The planes over image ``frame``, each cut down to that frame's bitmap (a view, no copy)."""
+    cut = []
+    for plane in planes:
+        index = frame - plane.first_frame
+        if 0 <= index < plane.bitmaps.shape[0]:
+            cut.append(replace(plane, bitmaps=plane.bitmaps[index:index + 1], first_frame=frame))
+    return tuple(cut)
+
+
 def _slice_info(h: InstanceHeader, frame: int) -> SliceInfo:
     if h.frame_positions and frame < len(h.frame_positions):
         position: tuple[float, float, float] | None = h.frame_positions[frame]
@@ -302,7 +357,8 @@ def _slice_info(h: InstanceHeader, frame: int) -> SliceInfo:
 
 
 def _stack(values: np.ndarray, slices: tuple[SliceInfo, ...], used: list[InstanceHeader],
-           params: DisplayParameters, found: list[Warning_]) -> ImageStack:
+           params: DisplayParameters, found: list[Warning_],
+           overlays: tuple[tuple[OverlayPlane, ...], ...] = ()) -> ImageStack:
     geometry = stack_geometry(used)
     origin = slices[0].position if slices[0].position is not None else geometry.origin
     return ImageStack(
@@ -317,15 +373,6 @@ def _stack(values: np.ndarray, slices: tuple[SliceInfo, ...], used: list[Instanc
         spacing_source=geometry.spacing_source,
         windows=params.windows,
         invert=params.invert,
-        warnings=tuple(_dedupe([*params.warnings, *found])),
+        warnings=tuple(dedupe_warnings([*params.warnings, *found])),
+        overlays=overlays,
     )
-
-
-def _dedupe(items: Sequence[Warning_]) -> list[Warning_]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for w in items:
-        if (w.kind, w.message) not in seen:
-            seen.add((w.kind, w.message))
-            out.append(w)
-    return out

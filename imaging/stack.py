@@ -16,6 +16,7 @@ import numpy as np
 
 from imaging.errors import Warning_
 from imaging.header import InstanceHeader
+from imaging.overlays import OverlayPlane
 
 if TYPE_CHECKING:
     from imaging.pipeline import VoiWindow
@@ -39,7 +40,9 @@ class ImageStack:
     ``(n, rows, cols, 3)`` uint8 RGB for colour images (palette and YBR already
     converted). ``direction`` is a 3×3 matrix whose *columns* are the row direction
     (x, along a row), the column direction (y, down the columns) and the slice
-    normal, in patient LPS coordinates, as in ITK and VTK.
+    normal, in patient LPS coordinates, as in ITK and VTK. ``overlays`` holds each
+    slice's DICOM overlay planes (60xx), aligned with ``slices``, each reduced to that
+    slice's frame (``plane.bitmap`` is the slice's bitmap); ``()`` when the stack has none.
     """
 
     values: np.ndarray
@@ -55,6 +58,15 @@ class ImageStack:
     windows: tuple[VoiWindow, ...] = ()  # the file's own windows, in file order
     invert: bool = False  # MONOCHROME1 or an inverse presentation LUT
     warnings: tuple[Warning_, ...] = field(default=())
+    overlays: tuple[tuple[OverlayPlane, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.overlays and len(self.overlays) != len(self.slices):
+            raise ValueError(f"{len(self.overlays)} overlay entries for {len(self.slices)} slices")
+
+    def overlays_at(self, index: int) -> tuple[OverlayPlane, ...]:
+        """The DICOM overlay planes over image ``index`` (empty when it has none)."""
+        return self.overlays[index] if self.overlays else ()
 
     @property
     def count(self) -> int:

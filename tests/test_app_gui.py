@@ -207,6 +207,7 @@ def test_mpr_shows_three_reformats(window, qtbot) -> None:
     window.open_paths([CT3])
     _wait_import(qtbot, window)
     _wait_loaded(qtbot, window, 0, 3)
+    assert window.viewports.views[0].apply_preset(1)  # read at lung window before the MPR
     window.show_mpr()
     qtbot.waitUntil(lambda: window.viewports.views[-1].stack is not None
                     if len(window.viewports.views) == 4 else False, timeout=20000)
@@ -215,6 +216,32 @@ def test_mpr_shows_three_reformats(window, qtbot) -> None:
     assert (coronal.edge_labels.top, coronal.edge_labels.left) == ("H", "R")
     assert (sagittal.edge_labels.top, sagittal.edge_labels.left) == ("H", "A")
     assert window.viewports.views[0].stack.count == 3  # the acquisition stays in view 0
+    # The reformats open in the window the acquisition was read with, and stay with it.
+    views = window.viewports.views
+    assert [(v.window.center, v.window.width) for v in views] == [(-600.0, 1500.0)] * 4
+    window.viewports.set_active(2)
+    window.viewports.apply_preset(1)  # mediastinum (key 2), from the sagittal
+    assert [(v.window.center, v.window.width) for v in views] == [(40.0, 400.0)] * 4
+    link = window.viewports.link
+    assert link is not None and link.views == views
+    window.set_layout("1x1")
+    assert window.viewports.link is None
+
+
+def test_dicom_overlays_shown_and_toggled_with_o(window, qtbot) -> None:
+    window.open_paths([CORPUS / "pydicom" / "examples_overlay.dcm"])
+    _wait_import(qtbot, window)
+    _wait_loaded(qtbot, window, 0, 1)
+    view, action = window.viewports.views[0], window.viewer_actions["dicom_overlays"]
+    assert view.has_dicom_overlays and view.dicom_overlays_visible and action.isChecked()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.viewports.vtk_widget.setFocus()
+    qtbot.waitUntil(window.viewports.vtk_widget.hasFocus)
+    qtbot.keyClick(window.viewports.vtk_widget, Qt.Key.Key_O)
+    assert not view.dicom_overlays_visible and not action.isChecked()
+    action.trigger()  # the View menu entry
+    assert view.dicom_overlays_visible and action.isChecked()
 
 
 def test_corpus_import_keeps_ui_responsive_and_lists_bad_files(window, qtbot) -> None:
@@ -258,6 +285,7 @@ def test_french_translation_and_dates(window, qapp: QApplication, qtbot) -> None
         french = MainWindow(window.db, window.settings)
         titles = [a.text() for a in french.menuBar().actions()]
         assert titles == ["&Fichier", "&Affichage", "Ai&de"]
+        assert french.viewer_actions["dicom_overlays"].text() == "Incrustations DICOM"
         assert "usage recherche" in french.ai_panel.notice
         assert format_dicom_date("20030417") == "17/04/2003"
         french.close()

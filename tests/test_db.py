@@ -31,6 +31,7 @@ ROUND_TRIP = [
     "mammo/MG_Explicit_Little.dcm",
     "dcmqi/ct-3slice/01.dcm",
     "pydicom/test-SR.dcm",
+    "pydicom/examples_overlay.dcm",
 ]
 
 
@@ -88,12 +89,25 @@ def test_series_headers_round_trip_equals_read_header(db: StudyDatabase) -> None
     originals.append(dataclasses.replace(rtdose, frame_positions=tuple(
         (-1.5, 2.25, 0.1 * i) for i in range(rtdose.number_of_frames))))
     assert any(h.warnings for h in originals)
+    assert any(h.overlay_groups == (0x6000,) for h in originals)
     db.upsert_headers(originals)
     db.close()  # a fresh connection: nothing cached in memory
     for original in originals:
         keys = instance_keys(original, original.path)
         stored = [h for h in db.series_headers(keys.series) if h.path == original.path]
         assert stored == [original]
+
+
+def test_header_json_from_before_a_new_field_still_loads(db: StudyDatabase) -> None:
+    header = read_header(DICOM / "pydicom" / "examples_overlay.dcm")
+    db.upsert_headers([header])
+    db.close()
+    with sqlite3.connect(db.path) as conn:  # as written before overlay_groups existed
+        conn.execute("UPDATE instances SET header = json_remove(header, '$.overlay_groups')")
+        assert "overlay_groups" not in conn.execute("SELECT header FROM instances").fetchone()[0]
+    conn.close()
+    (stored,) = db.series_headers(header.series_instance_uid)
+    assert stored == dataclasses.replace(header, overlay_groups=())
 
 
 def test_browser_lists_patients_studies_series_with_counts(db: StudyDatabase) -> None:

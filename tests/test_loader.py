@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
+from pydicom.pixels import pack_bits
 
+from imaging import loader
 from imaging.header import InstanceHeader, read_header
 from imaging.loader import LoadCancelled, load_image, load_stack
+from imaging.overlays import read_overlays
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dicom"
 
@@ -143,3 +147,108 @@ def test_compressed_files_decode_in_parallel_workers() -> None:
     expected = _modality_values(CORPUS / "pydicom/MR_small.dcm")
     for k in range(3):
         np.testing.assert_array_equal(stack.values[k], expected)
+
+
+# ----------------------------------------------------------------- DICOM overlay planes (60xx)
+
+OVERLAY_FILE = CORPUS / "pydicom/examples_overlay.dcm"
+
+
+def test_overlay_planes_come_with_their_slice() -> None:
+    header = read_header(OVERLAY_FILE)
+    assert header.overlay_groups == (0x6000,)
+    (expected,) = read_overlays(pydicom.dcmread(OVERLAY_FILE))
+    for stack in (load_stack([header]), load_image(header)):
+        assert len(stack.overlays) == stack.count == 1
+        (plane,) = stack.overlays_at(0)
+        assert (plane.group, plane.type, plane.first_frame) == (0x6000, "G", 0)
+        assert plane.bitmap.shape == (stack.rows, stack.columns)
+        np.testing.assert_array_equal(plane.bitmap, expected.bitmap)
+        assert int(plane.bitmap.sum()) == 222
+
+
+def test_files_without_overlay_groups_are_not_read_for_overlays(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[Path] = []
+    parsed: list[int] = []
+    read_dataset, parse = loader._read_dataset, loader.read_overlays
+
+    def counted_read(path: Path, tags: list[str] | list[int] | None = None) -> pydicom.Dataset:
+        reads.append(path)
+        return read_dataset(path, tags)
+
+    def counted_parse(ds: pydicom.Dataset, found: list | None = None) -> list:
+        parsed.append(1)
+        return parse(ds, found)
+
+    monkeypatch.setattr(loader, "_read_dataset", counted_read)
+    monkeypatch.setattr(loader, "read_overlays", counted_parse)
+    ct = _headers("dcmqi/ct-3slice/*.dcm")
+    assert not any(h.overlay_groups for h in ct)
+    stack = load_stack(ct)
+    assert stack.overlays == () and stack.overlays_at(2) == () and not parsed
+    assert len(reads) == 3  # the first file in full, the per-slice rescale of the two others
+    # The same file, its header saying "no overlays": nothing is looked for.
+    reads.clear()
+    header = read_header(OVERLAY_FILE)
+    assert load_stack([replace(header, overlay_groups=())]).overlays == () and not parsed
+    # With overlays: parsed from the dataset already read for the display parameters.
+    assert load_stack([header]).overlays_at(0) and len(parsed) == 1
+    assert len(reads) == 2
+
+
+def _with_overlay(source: Path, target: Path, *, number: int, frames: int, origin: int,
+                  bitmaps: np.ndarray) -> InstanceHeader:
+    """``source`` saved as ``target`` with one more overlay plane (group 6002)."""
+    ds = pydicom.dcmread(source)
+    ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    ds.InstanceNumber = number
+    ds.add_new(0x60020010, "US", bitmaps.shape[1])
+    ds.add_new(0x60020011, "US", bitmaps.shape[2])
+    ds.add_new(0x60020015, "IS", frames)
+    ds.add_new(0x60020040, "CS", "R")
+    ds.add_new(0x60020050, "SS", [1, 1])
+    ds.add_new(0x60020051, "US", origin)
+    ds.add_new(0x60020100, "US", 1)
+    ds.add_new(0x60020102, "US", 0)
+    ds.add_new(0x60023000, "OW", pack_bits(bitmaps.ravel()))
+    ds.save_as(target)
+    return read_header(target)
+
+
+def test_multiframe_overlay_goes_to_its_frames(tmp_path: Path) -> None:
+    bitmaps = np.zeros((2, 64, 64), dtype=np.uint8)
+    bitmaps[0, 10:20, 10:20] = 1  # image frame 4 (Image Frame Origin 4)
+    bitmaps[1, 40:50, 5:60] = 1  # image frame 5
+    header = _with_overlay(CORPUS / "pydicom-data/emri_small.dcm", tmp_path / "mf.dcm",
+                           number=1, frames=2, origin=4, bitmaps=bitmaps)
+    assert header.overlay_groups == (0x6002,)
+    stack = load_stack([header])
+    by_frame = {s.frame: stack.overlays_at(k) for k, s in enumerate(stack.slices)}
+    assert [f for f, planes in by_frame.items() if planes] == [3, 4]
+    for frame, expected in ((3, bitmaps[0]), (4, bitmaps[1])):
+        (plane,) = by_frame[frame]
+        assert plane.type == "R" and plane.first_frame == frame
+        np.testing.assert_array_equal(plane.bitmap, expected.astype(bool))
+    (single,) = load_image(header, frame=4).overlays_at(0)
+    np.testing.assert_array_equal(single.bitmap, bitmaps[1].astype(bool))
+
+
+def test_overlays_of_a_later_file_are_read_with_their_slice(tmp_path: Path) -> None:
+    """Only the first file's dataset is read in full; the others' overlay tags on demand."""
+    rows, cols = 300, 484
+    marks = np.zeros((1, rows, cols), dtype=np.uint8)
+    marks[0, 100:110, 200:300] = 1
+    plain = pydicom.dcmread(OVERLAY_FILE)
+    del plain[0x60000010:0x60010000]
+    plain.save_as(tmp_path / "a.dcm")
+    first = read_header(tmp_path / "a.dcm")
+    second = _with_overlay(tmp_path / "a.dcm", tmp_path / "b.dcm", number=2, frames=1,
+                           origin=1, bitmaps=marks)
+    assert first.overlay_groups == () and second.overlay_groups == (0x6002,)
+    stack = load_stack([second, replace(first, instance_number=1)])
+    uids = [s.sop_instance_uid for s in stack.slices]
+    k = uids.index(second.sop_instance_uid)
+    assert stack.overlays_at(1 - k) == ()
+    (plane,) = stack.overlays_at(k)
+    np.testing.assert_array_equal(plane.bitmap, marks[0].astype(bool))

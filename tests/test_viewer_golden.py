@@ -242,29 +242,43 @@ def test_mpr_of_oblique_mr_reads_as_true_planes() -> None:
         assert img.max() > 100  # the reformat is not empty
 
 
+def _overlay_yellow(p: np.ndarray) -> bool:
+    return bool(p[0] > 200 and p[1] > 200 and p[2] < 140)
+
+
 def test_dicom_overlay_plane_is_drawn_over_the_image() -> None:
     import pydicom
 
     from imaging.overlays import read_overlays
-    from viewer.overlays import plane_bitmaps
 
     path = DATA / "pydicom" / "examples_overlay.dcm"
     stack = load("pydicom/examples_overlay.dcm")
-    planes = read_overlays(pydicom.dcmread(path))
-    bitmaps = plane_bitmaps(planes)
-    assert bitmaps
-    view, _ = shoot(stack, size=512)
-    view.set_overlay_bitmaps(bitmaps)
-    bits = np.argwhere(bitmaps[0].mask)
+    bits = np.argwhere(read_overlays(pydicom.dcmread(path))[0].bitmap)
+    assert len(bits) == 222
+    view, _ = shoot(stack, size=512)  # the stack's own overlay plane: drawn without asking
     # 2×2 screen pixels per bit (sampling at a bit's centre hits it), around the marked lesion.
     view.set_zoom(2.0, around=view.image_to_display(float(bits[len(bits) // 2][1]),
                                                     float(bits[len(bits) // 2][0])))
     img = capture(view.render_window).astype(int)
-    shown = [at(view, img, c, r) for r, c in bits
-             if all(4 < v < 508 for v in view.image_to_display(float(c), float(r)))]
-    assert len(shown) > 20
-    assert all(p[0] > 200 and p[1] > 200 and p[2] < 140 for p in shown)  # overlay yellow
-    view.set_overlay_bitmaps([])
+    inside = [(r, c) for r, c in bits
+              if all(4 < v < 508 for v in view.image_to_display(float(c), float(r)))]
+    assert len(inside) > 20
+    assert all(_overlay_yellow(at(view, img, c, r)) for r, c in inside)
+    view.set_dicom_overlays_visible(False)
     img = capture(view.render_window).astype(int)
-    r, c = bits[len(bits) // 2]
-    assert np.ptp(at(view, img, c, r)) == 0  # the grey image underneath
+    assert not any(_overlay_yellow(at(view, img, c, r)) for r, c in inside)
+    assert all(np.ptp(at(view, img, c, r)) == 0 for r, c in inside)  # the grey image underneath
+    view.toggle_dicom_overlays()
+    img = capture(view.render_window).astype(int)
+    assert all(_overlay_yellow(at(view, img, c, r)) for r, c in inside)
+
+
+def test_render_cli_shows_the_dicom_overlay(tmp_path: Path) -> None:
+    stack = load("pydicom/examples_overlay.dcm")
+    for overlays, low, high in ((stack.overlays, 150, 400), ((), -1, 1)):
+        out = render_to_png([replace(stack, overlays=overlays)], tmp_path / "overlay.png",
+                            size=(484, 300))
+        img = np.asarray(Image.open(out).convert("RGB")).astype(int)
+        yellow = (img[..., 0] > 200) & (img[..., 1] > 200) & (img[..., 2] < 140)
+        # 222 overlay bits at ~0.97 screen pixel each: most of them land on a yellow pixel.
+        assert low < int(yellow.sum()) < high

@@ -6,6 +6,8 @@ calls the same SliceView methods a test calls directly:
 
 - wheel: next/previous image; Ctrl+wheel: zoom around the mouse
 - left drag: window/level (or the measuring tool), middle drag: pan, right drag: zoom
+- crosshair tool, or Shift+left click/drag with any tool: the linked views (MPR) go to
+  the patient point under the mouse
 - keys: I invert, R reset, F fit, 0 one-to-one, 1..9 presets, A AI overlays on/off,
   arrows previous/next image, PageUp/PageDown previous/next series (callback)
 - double-click: maximise the viewport (callback, default: the grid toggles)
@@ -22,10 +24,11 @@ from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
 from vtkmodules.vtkRenderingCore import vtkRenderWindowInteractor
 
 from viewer.layout import ViewportGrid
+from viewer.linking import ViewLink
 from viewer.measure import Point
 from viewer.slice_view import SliceView
 
-LeftMode = Literal["window", "distance", "angle", "pan", "zoom"]
+LeftMode = Literal["window", "distance", "angle", "pan", "zoom", "crosshair"]
 _ZOOM_PER_PIXEL = 1.01
 _WHEEL_ZOOM = 1.15
 
@@ -50,6 +53,7 @@ class ViewerInteraction:
         self.grid = grid
         self.callbacks = callbacks or InteractionCallbacks()
         self.left_mode: LeftMode = "window"
+        self.link: ViewLink | None = None  # the MPR's views, navigated by the crosshair
         self.style = vtkInteractorStyleUser()
         interactor.SetInteractorStyle(self.style)
         self._drag: tuple[str, SliceView, tuple[int, int]] | None = None
@@ -106,9 +110,12 @@ class ViewerInteraction:
                 self.grid.toggle_maximise(view)
             self._done(view)
             return
-        if self.left_mode in ("distance", "angle"):
+        mode = "crosshair" if self.interactor.GetShiftKey() else self.left_mode
+        if mode == "crosshair":
+            self.cross_at(view, *self._position())
+        elif mode in ("distance", "angle"):
             self._measure_press(view)
-        self._drag = (self.left_mode, view, self._position())
+        self._drag = (mode, view, self._position())
 
     def _middle_press(self, *_: object) -> None:
         view = self._view()
@@ -134,6 +141,9 @@ class ViewerInteraction:
         if mode in ("distance", "angle"):
             return
         self._drag = (mode, view, (x, y))
+        if mode == "crosshair":
+            self.cross_at(view, x, y)
+            return
         if mode == "window":
             view.window_level_drag(dx, dy)
         elif mode == "pan":
@@ -159,6 +169,15 @@ class ViewerInteraction:
             # Drag the first arm (first point → vertex), then click the second arm's end.
             view.add_angle(self._pending[0], self._pending[1], self._pending[-1])
             self._pending = []
+        self._done(view)
+
+    def cross_at(self, view: SliceView, x: float, y: float) -> None:
+        """Crosshair at display pixel (x, y) of ``view``; the linked views follow."""
+        column, row = view.display_to_image(x, y)
+        if self.link is not None and view in self.link.views:
+            self.link.cross_at(view, column, row)
+        else:
+            view.set_crosshair((column, row))
         self._done(view)
 
     def set_left_mode(self, mode: LeftMode) -> None:

@@ -5,6 +5,11 @@ comes out as a true axial/coronal/sagittal; the result is an ordinary
 :class:`ImageStack` (with its own direction), shown by a :class:`SliceView` with
 correct orientation letters. Irregular volumes are resliced anyway (with the mean
 step) and say so in :attr:`MprResult.warnings`.
+
+Memory: a plane the acquisition is already in (the axial of an axial CT) is the
+source stack itself, not a copy; other planes keep the source's own sampling along
+each axis (a 5 mm CT gives a coronal with 5 mm rows, interpolated on screen) instead
+of being resampled to the finest spacing.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ PLANES: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]]
 }
 _STEP_TOLERANCE = 0.05  # relative deviation of a slice step before "irregular"
 _TILT_TOLERANCE_DEG = 0.5
+_SAME_DIRECTION = 1e-4  # max component difference of unit vectors taken as equal
 
 
 @dataclass(frozen=True)
@@ -67,24 +73,26 @@ def reslice(stack: ImageStack, plane: str) -> MprResult:
         raise ValueError("multiplanar reformats need a grey volume of 3 or more positioned slices")
     axis, step, found = slice_axis(stack)
     d = np.asarray(stack.direction, dtype=float)
+    right, down = (np.asarray(v) for v in PLANES[plane])
+    target = np.column_stack([right, down, np.cross(right, down)])
+    if not found and np.abs(np.column_stack([d[:, :2], axis]) - target).max() < _SAME_DIRECTION:
+        return MprResult(stack, found)  # already in this plane: the acquisition, shared
     sx, sy = stack.spacing[0], stack.spacing[1]
     source = np.column_stack([d[:, 0], d[:, 1], axis])  # index mm → patient, sheared if tilted
     p0 = np.asarray(stack.slices[0].position, dtype=float)
-    right, down = (np.asarray(v) for v in PLANES[plane])
-    target = np.column_stack([right, down, np.cross(right, down)])
 
     extent_mm = np.array([(stack.columns - 1) * sx, (stack.rows - 1) * sy,
                           (stack.count - 1) * step])
     corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)]) * extent_mm
     q = (source @ corners.T).T @ target  # corners in the target frame, relative to p0
     q_min, q_max = q.min(axis=0), q.max(axis=0)
-    in_plane = min(sx, sy, step)
-    aligned = int(np.argmax(np.abs(np.linalg.solve(source, target[:, 2]) *
-                                   np.array([1 / sx, 1 / sy, 1 / step]))))
-    out_spacing = np.array([in_plane, in_plane, (sx, sy, step)[aligned]])
+    # Each output axis keeps the spacing of the source axis it runs along most.
+    to_source = np.linalg.solve(source, target)  # output mm → input mm
+    source_spacing = np.array([sx, sy, step])
+    aligned = np.argmax(np.abs(to_source) / source_spacing[:, None], axis=0)
+    out_spacing = source_spacing[aligned]
     dims = np.floor((q_max - q_min) / out_spacing + 1e-6).astype(int) + 1
 
-    to_source = np.linalg.solve(source, target)  # output mm → input mm
     matrix = vtkMatrix4x4()
     offset = to_source @ q_min
     for r in range(3):
@@ -106,8 +114,9 @@ def reslice(stack: ImageStack, plane: str) -> MprResult:
     filt.SetInterpolationModeToLinear()
     filt.SetBackgroundLevel(float(np.nanmin(values)))
     filt.Update()
+    # No copy: the array keeps VTK's output buffer alive (numpy.frombuffer).
     out = vtk_to_numpy(filt.GetOutput().GetPointData().GetScalars())
-    resliced = out.reshape(int(dims[2]), int(dims[1]), int(dims[0])).astype(np.float32, copy=True)
+    resliced = out.reshape(int(dims[2]), int(dims[1]), int(dims[0]))
 
     origin = p0 + target @ q_min
     slices = tuple(SliceInfo(sop_instance_uid="", frame=k,
@@ -121,9 +130,44 @@ def reslice(stack: ImageStack, plane: str) -> MprResult:
         stack, values=resliced, slices=slices,
         spacing=(float(out_spacing[0]), float(out_spacing[1]), float(out_spacing[2])),
         origin=_point(origin), direction=target,
-        header=header, warnings=stack.warnings + found)
+        header=header, warnings=stack.warnings + found,
+        overlays=())  # overlay planes lie on the source slices, not on the reformat
     return MprResult(reformatted, found)
 
 
 def _point(v: np.ndarray) -> tuple[float, float, float]:
     return (float(v[0]), float(v[1]), float(v[2]))
+
+
+def patient_point(stack: ImageStack, index: int, column: float, row: float) -> np.ndarray:
+    """Patient LPS position (mm) of image point (``column``, ``row``) on slice ``index``."""
+    position = stack.slices[index].position
+    if position is None:
+        raise ValueError("this slice has no position in patient space")
+    d = np.asarray(stack.direction, dtype=float)
+    return (np.asarray(position, dtype=float) + column * stack.spacing[0] * d[:, 0]
+            + row * stack.spacing[1] * d[:, 1])
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a patient point falls in a stack: nearest slice, image point on it, distance."""
+
+    index: int
+    column: float
+    row: float
+    distance_mm: float  # from the point to the plane of that slice
+
+
+def locate(stack: ImageStack, point: np.ndarray) -> Location | None:
+    """The slice of ``stack`` nearest to patient ``point`` and the point's image coordinates
+    on it (None when the stack has no slice positions). Works for irregular slice steps."""
+    if not stack.slices or any(s.position is None for s in stack.slices):
+        return None
+    d = np.asarray(stack.direction, dtype=float)
+    offsets = np.asarray(point, dtype=float) - np.array([s.position for s in stack.slices])
+    along = offsets @ d[:, 2]
+    k = int(np.argmin(np.abs(along)))
+    rel = offsets[k]
+    return Location(k, float(rel @ d[:, 0]) / stack.spacing[0],
+                    float(rel @ d[:, 1]) / stack.spacing[1], float(abs(along[k])))

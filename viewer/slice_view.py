@@ -27,20 +27,21 @@ from vtkmodules.vtkRenderingCore import (
     vtkTextActor,
 )
 
-from imaging.pipeline import VoiWindow
+from imaging.pipeline import VoiWindow, presets_for_modality
 from imaging.stack import ImageStack
 from viewer import props
 from viewer.annotations import AnnotationContext, CornerTexts, EnglishFormatter, TextFormatter
 from viewer.measure import Angle, Distance, Measurement, Point
 from viewer.orientation import EdgeLabels, stack_edge_labels
-from viewer.overlays import CYAN, Box, Heatmap, OverlayBitmap, dashed_segments
-from viewer.windowing import auto_window, dragged, lookup_table, presets
+from viewer.overlays import CYAN, Box, Heatmap, OverlayBitmap, dashed_segments, plane_bitmaps
+from viewer.windowing import dragged, lookup_table, stack_window
 
 Side = Literal["left", "right"]
 _BORDER = (0.25, 0.25, 0.25)
 _ACTIVE_BORDER = (0.2, 0.6, 1.0)
 # Distance of each layer in front of the image (mm toward the camera).
-_DEPTH = {"heatmap": 1.0, "bitmap": 1.5, "boxes": 2.0, "marks": 3.0}
+_DEPTH = {"heatmap": 1.0, "bitmap": 1.5, "boxes": 2.0, "marks": 3.0, "crosshair": 3.5}
+_CROSSHAIR = (1.0, 0.85, 0.2)
 _MIN_ZOOM, _MAX_ZOOM = 0.02, 64.0
 
 
@@ -71,6 +72,9 @@ class SliceView:
         self.boxes: list[Box] = []
         self.bitmaps: list[OverlayBitmap] = []
         self.ai_visible = True
+        self.crosshair: Point | None = None  # (column, row) of the linked views' point
+        # The stack's own DICOM overlay planes (60xx), drawn on their slices; kept across stacks.
+        self.dicom_overlays_visible = True
         self._value_range = (0.0, 1.0)
         self._window_name = ""
         self._image_prop: vtkImageSlice | None = None
@@ -94,6 +98,7 @@ class SliceView:
         """Show ``stack`` (None: an empty viewport labelled ``placeholder``)."""
         self.stack = stack
         self.measurements, self.heatmap, self.boxes, self.bitmaps = [], None, [], []
+        self.crosshair = None
         self.user_inverted = False
         self._placeholder.SetInput(placeholder if stack is None else "")
         if self._image_prop is not None:
@@ -117,10 +122,7 @@ class SliceView:
 
     def _default_window(self) -> VoiWindow:
         assert self.stack is not None
-        for w in self.stack.windows:
-            if isinstance(w, VoiWindow):
-                return w
-        return auto_window(self.stack.values[self.index])
+        return stack_window(self.stack, self.index)
 
     @property
     def count(self) -> int:
@@ -186,11 +188,16 @@ class SliceView:
         self._refresh()
 
     @property
+    def window_name(self) -> str:
+        """The window's name as annotated ("" after a drag: a window of the user's own)."""
+        return self._window_name
+
+    @property
     def presets(self) -> list[VoiWindow]:
         if self.stack is None:
             return []
         default = self._default_window() if not self.stack.is_colour else None
-        return presets(self.stack.header.modality, default)
+        return presets_for_modality(self.stack.header.modality, default)
 
     def apply_preset(self, number: int) -> bool:
         """Preset ``number`` (1-based, the number keys); False when there is none."""
@@ -416,6 +423,19 @@ class SliceView:
     def toggle_ai_overlays(self) -> None:
         self.set_ai_overlays_visible(not self.ai_visible)
 
+    def set_dicom_overlays_visible(self, visible: bool) -> None:
+        """Show or hide the stack's DICOM overlay planes (not the bitmaps set by callers)."""
+        self.dicom_overlays_visible = visible
+        self._rebuild_layers()
+
+    def toggle_dicom_overlays(self) -> None:
+        self.set_dicom_overlays_visible(not self.dicom_overlays_visible)
+
+    @property
+    def has_dicom_overlays(self) -> bool:
+        """True when the stack carries DICOM overlay planes (on any slice)."""
+        return self.stack is not None and bool(self.stack.overlays)
+
     def _on_slice(self, slice_index: int | None) -> bool:
         return slice_index is None or slice_index == self.index
 
@@ -427,7 +447,8 @@ class SliceView:
         if self.stack is None:
             return
         for layer, built in (("heatmap", self._heatmap_props()), ("bitmap", self._bitmap_props()),
-                             ("boxes", self._box_props()), ("marks", self._mark_props())):
+                             ("boxes", self._box_props()), ("marks", self._mark_props()),
+                             ("crosshair", self._crosshair_props())):
             for p in built:
                 self.renderer.AddViewProp(p)
             self._layer_props[layer] = built
@@ -464,8 +485,12 @@ class SliceView:
 
     def _bitmap_props(self) -> list[vtkProp]:
         assert self.stack is not None
+        shown = [b for b in self.bitmaps if self._on_slice(b.slice_index)]
+        if self.dicom_overlays_visible:
+            shown += plane_bitmaps(self.stack.overlays_at(self.index),
+                                   self.stack.slices[self.index].frame)
         return [self._overlay_image(b.rgba(self.stack.rows, self.stack.columns), "bitmap")
-                for b in self.bitmaps if self._on_slice(b.slice_index)]
+                for b in shown]
 
     def _box_props(self) -> list[vtkProp]:
         assert self.stack is not None
@@ -499,6 +524,25 @@ class SliceView:
             built.append(props.world_text(self.measurement_text(m),
                                           self._scene(anchor, "marks"), CYAN))
         return built
+
+    def set_crosshair(self, point: Point | None) -> None:
+        """Mark image point (column, row) with a small cross (None: no cross)."""
+        self.crosshair = point
+        self._rebuild_layers()
+        self._refresh()
+
+    def _crosshair_props(self) -> list[vtkProp]:
+        if self.crosshair is None or self.stack is None:
+            return []
+        sx, sy = self.spacing
+        # Four arms with a gap, so the cross never hides the point it marks.
+        arm = max(self.stack.columns * sx, self.stack.rows * sy) / 25.0
+        gap = arm / 3.0
+        x, y = self.crosshair[0] * sx, self.crosshair[1] * sy
+        z = self._z("crosshair")
+        lines = [[(x + a * gap, y + b * gap, z), (x + a * arm, y + b * arm, z)]
+                 for a, b in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+        return [props.polyline_actor(lines, _CROSSHAIR)]
 
     # ------------------------------------------------------------------ annotations
     @property

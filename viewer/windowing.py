@@ -12,7 +12,8 @@ import numpy as np
 from vtkmodules.util.numpy_support import numpy_to_vtk
 from vtkmodules.vtkCommonCore import vtkLookupTable
 
-from imaging.pipeline import LINEAR_EXACT, VoiWindow, presets_for_modality
+from imaging.pipeline import DisplayParameters, VoiWindow, default_window
+from imaging.stack import ImageStack
 
 # Entries of a sampled (non-linear) table: 4096 gives < 1 HU steps over a CT range.
 _SAMPLED_ENTRIES = 4096
@@ -75,19 +76,8 @@ def dragged(window: VoiWindow, dx: float, dy: float, *, value_span: float) -> Vo
     return window.with_center_width(window.center - dy * speed, window.width + dx * speed)
 
 
-def auto_window(values: np.ndarray) -> VoiWindow:
-    """Window over the robust value range (0.5–99.5 percentiles), when the file gives none."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return VoiWindow(0.5, 1.0, LINEAR_EXACT, "auto")
-    sample = finite.ravel()[:: max(1, finite.size // 200_000)]
-    lo, hi = (float(v) for v in np.percentile(sample, [0.5, 99.5]))
-    if hi <= lo:
-        lo, hi = float(sample.min()), float(sample.max()) + 1.0
-    return VoiWindow((lo + hi) / 2.0, hi - lo, LINEAR_EXACT, "auto")
-
-
-def presets(modality: str, default: VoiWindow | None) -> list[VoiWindow]:
-    """Windows for the number keys 1..n: CT lung, mediastinum, bone, brain (then the
-    file's window); radiographs and mammograms: the file's window."""
-    return presets_for_modality(modality, default)
+def stack_window(stack: ImageStack, index: int) -> VoiWindow:
+    """The window a grey stack opens with (:func:`imaging.pipeline.default_window` on
+    image ``index``). Reformats share it with their acquisition (one window for the MPR)."""
+    params = DisplayParameters(modality=stack.header.modality, windows=tuple(stack.windows))
+    return default_window(stack.values[index], params)

@@ -168,6 +168,10 @@
         <translation>Pixels réels (1:1)</translation>
     </message>
     <message>
+        <source>DICOM overlays</source>
+        <translation>Incrustations DICOM</translation>
+    </message>
+    <message>
         <source>&amp;MPR (coronal, sagittal, axial)</source>
         <translation>&amp;MPR (coronal, sagittal, axial)</translation>
     </message>
@@ -190,6 +194,10 @@
     <message>
         <source>Zoom</source>
         <translation>Zoom</translation>
+    </message>
+    <message>
+        <source>Crosshair (MPR navigation, Shift+click)</source>
+        <translation>Réticule (navigation MPR, Maj+clic)</translation>
     </message>
     <message>
         <source>&amp;File</source>
