@@ -84,7 +84,8 @@ def slice_normal(orientation: Sequence[float]) -> np.ndarray:
 
 def sort_headers(headers: Sequence[InstanceHeader]) -> list[InstanceHeader]:
     """Order images along the slice normal when every one has a position and
-    orientation, else by instance number (files without one last), then by path.
+    orientation (in the direction the instance numbers run), else by instance
+    number (files without one last), then by path.
 
     Images at the same position keep a stable order: temporal position,
     acquisition number, instance number.
@@ -101,9 +102,24 @@ def sort_headers(headers: Sequence[InstanceHeader]) -> list[InstanceHeader]:
     placed = [h for h in items if h.image_position is not None and h.image_orientation]
     if items and len(placed) == len(items):
         normal = slice_normal(items[0].image_orientation or ())
-        return sorted(items, key=lambda h: (round(float(np.dot(normal, h.image_position or ())),
-                                                  3), number_key(h)))
+        ordered = sorted(items, key=lambda h: (
+            round(float(np.dot(normal, h.image_position or ())), 3), number_key(h)))
+        return ordered[::-1] if _numbers_run_backwards(ordered) else ordered
     return sorted(items, key=lambda h: number_key(h)[2:])
+
+
+def _numbers_run_backwards(ordered: Sequence[InstanceHeader]) -> bool:
+    """True when instance numbers mostly decrease along ``ordered``.
+
+    Slices are placed by position, but scrolled in the scanner's order: a CT
+    acquired head to feet starts at the head, as on the console and in every
+    PACS viewer, whichever way its normal points.
+    """
+    numbers = [h.instance_number for h in ordered if h.instance_number is not None]
+    if len(numbers) < 2 or len(numbers) != len(ordered):
+        return False
+    steps = np.sign(np.diff(np.asarray(numbers, dtype=float)))
+    return float(steps.sum()) < 0
 
 
 def slice_positions(headers: Sequence[InstanceHeader]) -> list[Vector]:

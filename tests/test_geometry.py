@@ -34,12 +34,13 @@ def independent_letters(vector: np.ndarray, threshold: float = 0.2) -> str:
 
 def test_ct_slices_sorted_along_normal_and_spaced_by_position() -> None:
     headers = sort_headers(headers_in("dcmqi/ct-3slice"))
-    # Instance 1 is the most cranial slice: ascending along +z (towards the head) reverses it.
-    assert [h.instance_number for h in headers] == [3, 2, 1]
+    # Instance 1 is the most cranial slice: the stack follows the scanner's order (head to
+    # feet), so its normal points to the feet (-z) and the direction stays consistent.
+    assert [h.instance_number for h in headers] == [1, 2, 3]
     geometry = stack_geometry(headers)
     assert geometry.spacing == pytest.approx((0.810547, 0.810547, 1.0), abs=1e-6)
-    assert geometry.origin == pytest.approx((-235.199997, -226.800003, -128.690002))
-    assert np.allclose(geometry.direction, np.eye(3))
+    assert geometry.origin == pytest.approx((-235.199997, -226.800003, -126.690002))
+    assert np.allclose(geometry.direction, np.diag([1.0, 1.0, -1.0]))
     assert geometry.calibrated and geometry.spacing_source == "PixelSpacing"
     assert geometry.tilt_degrees == pytest.approx(0.0)
     # The affine sends slice index k to the k-th position.

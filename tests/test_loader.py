@@ -38,13 +38,13 @@ def test_ct_three_slices_volume_in_hu() -> None:
     assert stack.is_volume and not stack.is_colour and not stack.invert
     assert stack.spacing[2] == pytest.approx(1.0, abs=1e-3)
     assert stack.spacing[:2] == pytest.approx((0.810547, 0.810547))
-    # Slices follow the normal (z increasing): 03 (z=-128.69), 02, 01.
+    # Slices follow the scanner's order, head to feet: 01 (z=-126.69), 02, 03.
     zs = [s.position[2] for s in stack.slices if s.position is not None]
-    assert zs == sorted(zs) and zs[0] == pytest.approx(-128.69)
-    for k, name in enumerate(["03.dcm", "02.dcm", "01.dcm"]):
+    assert zs == sorted(zs, reverse=True) and zs[0] == pytest.approx(-126.69)
+    for k, name in enumerate(["01.dcm", "02.dcm", "03.dcm"]):
         expected = _modality_values(CORPUS / "dcmqi/ct-3slice" / name)
         np.testing.assert_array_equal(stack.values[k], expected)
-    assert stack.values[2, 256, 256] == 879 - 1024  # 01.dcm: stored 879, intercept -1024
+    assert stack.values[0, 256, 256] == 879 - 1024  # 01.dcm: stored 879, intercept -1024
     assert calls[-1] == (3, 3) and len(calls) == 3
     assert [(w.center, w.width) for w in stack.windows] == [(40.0, 400.0)]
 

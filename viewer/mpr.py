@@ -75,8 +75,10 @@ def reslice(stack: ImageStack, plane: str) -> MprResult:
     d = np.asarray(stack.direction, dtype=float)
     right, down = (np.asarray(v) for v in PLANES[plane])
     target = np.column_stack([right, down, np.cross(right, down)])
-    if not found and np.abs(np.column_stack([d[:, :2], axis]) - target).max() < _SAME_DIRECTION:
-        return MprResult(stack, found)  # already in this plane: the acquisition, shared
+    # Already in this plane (whichever way it scrolls): the acquisition itself, shared.
+    along = axis if float(axis @ target[:, 2]) >= 0 else -axis
+    if not found and np.abs(np.column_stack([d[:, :2], along]) - target).max() < _SAME_DIRECTION:
+        return MprResult(stack, found)
     sx, sy = stack.spacing[0], stack.spacing[1]
     source = np.column_stack([d[:, 0], d[:, 1], axis])  # index mm → patient, sheared if tilted
     p0 = np.asarray(stack.slices[0].position, dtype=float)
