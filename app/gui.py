@@ -35,6 +35,7 @@ def run_gui(paths: list[Path]) -> int:
     """Open the main window; import and show ``paths`` (folders, files, DICOMDIR) if given."""
     from app.main_window import MainWindow  # after QApplication: widgets need it
     from imaging.db import StudyDatabase
+    from imaging.isolation import default_pool
 
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") \
             and not os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
@@ -42,6 +43,9 @@ def run_gui(paths: list[Path]) -> int:
               file=sys.stderr)
         return 2
     app = create_application()
+    # Decoder workers import their codecs while the window opens, so the first
+    # compressed image does not wait for them (~0.5 s on a 2-core PC).
+    default_pool().start()
     db = StudyDatabase()
     window = MainWindow(db)
     window.show()
