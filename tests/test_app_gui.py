@@ -37,7 +37,7 @@ def display() -> Iterator[None]:
         return
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
-        pytest.skip("no X display and no Xvfb: the VTK view needs an X server")
+        pytest.fail("no X display and no Xvfb: the VTK view needs an X server (install xvfb)")
     number = next(n for n in range(90, 200) if not Path(f"/tmp/.X{n}-lock").exists())
     proc = subprocess.Popen([xvfb, f":{number}", "-screen", "0", "1600x1000x24",
                              "-nolisten", "tcp"], stderr=subprocess.DEVNULL)
@@ -47,7 +47,7 @@ def display() -> Iterator[None]:
         time.sleep(0.05)
     if not socket.exists():
         proc.kill()
-        pytest.skip(f"Xvfb :{number} did not start")
+        pytest.fail(f"Xvfb :{number} did not start")
     os.environ["DISPLAY"] = f":{number}"
     yield
     # Stopped when the interpreter exits: Qt's X connection outlives the QApplication
@@ -81,7 +81,7 @@ def qapp(display: None) -> Iterator[QApplication]:
         else:
             os.environ["TANDEM_LANG"] = previous
     if app.platformName() != "xcb":
-        pytest.skip(f"Qt platform {app.platformName()!r}: the VTK view needs xcb")
+        pytest.fail(f"Qt platform {app.platformName()!r}: the VTK view needs xcb")
     yield app
     app.closeAllWindows()
     app.processEvents()

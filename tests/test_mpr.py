@@ -26,7 +26,6 @@ DATA = Path(__file__).parents[2] / "shared" / "datasets" / "dicom"
 CT3 = DATA / "dcmqi" / "ct-3slice"
 OBLIQUE_MR = DATA / "dicom2nifti" / "valid" / "hitachi" / "anatomical" / "001"
 PLANES = ("coronal", "sagittal", "axial")
-needs_corpus = pytest.mark.skipif(not DATA.is_dir(), reason="test corpus not found")
 # The bright blob of the synthetic volume: slice, row, column.
 BLOB = (12, 20, 25)
 
@@ -125,7 +124,6 @@ def test_crosshair_click_moves_the_other_planes_to_the_point() -> None:
         assert view.stack.values[view.index, cr, cc] > 0.0
 
 
-@needs_corpus
 def test_oblique_mr_crosshair_and_orientation_letters() -> None:
     stack = load(OBLIQUE_MR)
     grid, link = mpr_grid(stack, size=300)
@@ -149,7 +147,6 @@ def test_oblique_mr_crosshair_and_orientation_letters() -> None:
     assert source.index == middle
 
 
-@needs_corpus
 def test_axial_of_an_axial_acquisition_is_the_acquisition_itself() -> None:
     ct = load(CT3)
     axial = reslice(ct, "axial")
@@ -170,7 +167,6 @@ def test_linked_views_stop_following_after_detach() -> None:
     assert windows(grid)[0] == (40.0, 400.0)
 
 
-@needs_corpus
 def test_cli_mpr_renders_the_three_planes_in_the_source_window(monkeypatch, tmp_path) -> None:
     from app import cli_render
     from viewer import render

@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from imaging.header import read_header
@@ -30,7 +29,6 @@ DATA = Path(__file__).parents[2] / "shared" / "datasets" / "dicom"
 GOLDEN = Path(__file__).parent / "golden"
 Coordinate = float | int | np.integer
 
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="test corpus not found")
 
 
 def load(relative: str) -> ImageStack:
