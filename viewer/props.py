@@ -38,6 +38,44 @@ def image_data(array: np.ndarray, spacing: tuple[float, float]) -> vtkImageData:
     return data
 
 
+def stack_image_data(values: np.ndarray, spacing: tuple[float, float]) -> vtkImageData:
+    """A 3-D vtkImageData over a whole ``(n, rows, cols[, components])`` stack, sharing its memory.
+
+    Index (i, j, k) is (column, row, image k), no flip, z spacing 1 (the view moves the
+    prop so the shown image lies at z = 0). The scalars borrow ``values``' buffer
+    (copied once only when it is not C-contiguous); the VTK array keeps a reference to it.
+    """
+    n, rows, cols = values.shape[:3]
+    components = 1 if values.ndim == 3 else values.shape[3]
+    flat = np.ascontiguousarray(values).reshape(n * rows * cols, components)
+    data = vtkImageData()
+    data.SetDimensions(cols, rows, n)
+    data.SetSpacing(spacing[0], spacing[1], 1.0)
+    data.SetOrigin(0.0, 0.0, 0.0)
+    scalars = numpy_to_vtk(flat if components > 1 else flat[:, 0], deep=False)
+    data.GetPointData().SetScalars(scalars)
+    return data
+
+
+def stack_prop(data: vtkImageData) -> vtkImageSlice:
+    """An image prop showing one z slice of ``data``, chosen with :func:`show_slice`."""
+    prop = image_prop(data)
+    mapper = prop.GetMapper()
+    assert isinstance(mapper, vtkImageSliceMapper)
+    mapper.SliceFacesCameraOff()
+    mapper.SliceAtFocalPointOff()
+    mapper.SetOrientationToZ()
+    return prop
+
+
+def show_slice(prop: vtkImageSlice, index: int) -> None:
+    """Show image ``index`` of a :func:`stack_prop`, moved to z = 0 (no pixel copied)."""
+    mapper = prop.GetMapper()
+    assert isinstance(mapper, vtkImageSliceMapper)
+    mapper.SetSliceNumber(index)
+    prop.SetPosition(0.0, 0.0, -float(index))
+
+
 def image_prop(data: vtkImageData) -> vtkImageSlice:
     mapper = vtkImageSliceMapper()
     mapper.SetInputData(data)
@@ -45,10 +83,6 @@ def image_prop(data: vtkImageData) -> vtkImageSlice:
     prop = vtkImageSlice()
     prop.SetMapper(mapper)
     return prop
-
-
-def set_image(prop: vtkImageSlice, data: vtkImageData) -> None:
-    prop.GetMapper().SetInputData(data)
 
 
 def polyline_actor(lines: Sequence[Sequence[World]], color: tuple[float, float, float],

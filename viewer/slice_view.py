@@ -25,6 +25,7 @@ from vtkmodules.vtkRenderingCore import (
     vtkRenderer,
     vtkRenderWindow,
     vtkTextActor,
+    vtkTextMapper,
 )
 
 from imaging.pipeline import VoiWindow, presets_for_modality
@@ -42,6 +43,7 @@ _ACTIVE_BORDER = (0.2, 0.6, 1.0)
 # Distance of each layer in front of the image (mm toward the camera).
 _DEPTH = {"heatmap": 1.0, "bitmap": 1.5, "boxes": 2.0, "marks": 3.0, "crosshair": 3.5}
 _CROSSHAIR = (1.0, 0.85, 0.2)
+_CORNER_FONT = 13
 _MIN_ZOOM, _MAX_ZOOM = 0.02, 64.0
 
 
@@ -79,8 +81,12 @@ class SliceView:
         self._window_name = ""
         self._image_prop: vtkImageSlice | None = None
         self._layer_props: dict[str, list[vtkProp]] = {k: [] for k in _DEPTH}
-        self._corners = _corner_annotation(13)
+        self._corners = _corner_annotation(_CORNER_FONT)
         self._edges = _corner_annotation(16)
+        # The image number and position change on every scroll: a text of their own, since
+        # any change to a vtkCornerAnnotation re-fits the fonts of all its corners (~5 ms).
+        self._lower_left, self._lower_left_text = _corner_text()
+        self._texts_shown: dict[tuple[str, int], str] = {}
         self._placeholder = vtkTextActor()
         self._placeholder.GetTextProperty().SetJustificationToCentered()
         self._placeholder.GetTextProperty().SetVerticalJustificationToCentered()
@@ -89,7 +95,8 @@ class SliceView:
         self._placeholder.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
         self._placeholder.GetPositionCoordinate().SetValue(0.5, 0.5)
         self._border = _border_actor()
-        for actor in (self._corners, self._edges, self._placeholder, self._border):
+        for actor in (self._corners, self._edges, self._lower_left, self._placeholder,
+                      self._border):
             self.renderer.AddViewProp(actor)
 
     # ------------------------------------------------------------------ content
@@ -117,7 +124,14 @@ class SliceView:
             self._value_range = (lo, hi if hi > lo else lo + 1.0)
         self.window = None if stack.is_colour else (window or self._default_window())
         self._window_name = "" if self.window is None else self.window.name
-        self._show_slice()
+        # One vtkImageData over the whole stack, sharing its memory: scrolling only changes
+        # the mapper's slice number (no copy, no new texture source per image).
+        self._image_prop = props.stack_prop(props.stack_image_data(stack.values, self.spacing))
+        self._image_prop.GetProperty().SetInterpolationTypeToLinear()
+        self.renderer.AddViewProp(self._image_prop)
+        props.show_slice(self._image_prop, self.index)
+        self._apply_window()
+        self._rebuild_layers()
         self.fit()
 
     def _default_window(self) -> VoiWindow:
@@ -140,19 +154,6 @@ class SliceView:
         """What the screen shows: MONOCHROME1 inverted, XOR the user's toggle."""
         return bool(self.stack is not None and self.stack.invert) != self.user_inverted
 
-    def _show_slice(self) -> None:
-        assert self.stack is not None
-        data = props.image_data(self.stack.values[self.index], self.spacing)
-        if self._image_prop is None:
-            self._image_prop = props.image_prop(data)
-            self._image_prop.GetProperty().SetInterpolationTypeToLinear()
-            self.renderer.AddViewProp(self._image_prop)
-        else:
-            props.set_image(self._image_prop, data)
-        self._apply_window()
-        self._rebuild_layers()
-        self._refresh()
-
     def _apply_window(self) -> None:
         if self._image_prop is None or self.stack is None:
             return
@@ -170,9 +171,13 @@ class SliceView:
         if self.stack is None:
             return
         index = min(max(index, 0), self.stack.count - 1)
-        if index != self.index or self._image_prop is None:
-            self.index = index
-            self._show_slice()
+        if index == self.index or self._image_prop is None:
+            return
+        previous, self.index = self.index, index
+        props.show_slice(self._image_prop, index)
+        if self._layers_change(previous, index):
+            self._rebuild_layers()
+        self._refresh()
 
     def scroll(self, delta: int) -> None:
         """Next (+) or previous (−) image, stopping at the ends."""
@@ -439,6 +444,20 @@ class SliceView:
     def _on_slice(self, slice_index: int | None) -> bool:
         return slice_index is None or slice_index == self.index
 
+    def _layers_change(self, old: int, new: int) -> bool:
+        """Whether any overlay layer differs between images ``old`` and ``new`` (layers not
+        bound to one image, like the crosshair, stay as they are)."""
+        assert self.stack is not None
+        on_either = {old, new}
+        bound: list[int | None] = [m.slice_index for m in self.measurements]
+        bound += [b.slice_index for b in self.boxes] + [b.slice_index for b in self.bitmaps]
+        if self.heatmap is not None:
+            bound.append(self.heatmap.slice_index)
+        if any(i in on_either for i in bound):
+            return True
+        return self.dicom_overlays_visible and bool(self.stack.overlays_at(old)
+                                                    or self.stack.overlays_at(new))
+
     def _rebuild_layers(self) -> None:
         for layer, items in self._layer_props.items():
             for p in items:
@@ -578,16 +597,26 @@ class SliceView:
     def _refresh(self) -> None:
         texts = self.corner_texts if self.show_annotations else CornerTexts()
         corner = vtkCornerAnnotation
-        self._corners.SetText(corner.UpperLeft, texts.upper_left)
+        edges = self.edge_labels if self.show_annotations else EdgeLabels("", "", "", "")
         # VTK measures right-aligned text a little short: a trailing space keeps the last
         # character off the viewport's edge.
-        self._corners.SetText(corner.UpperRight, _pad_lines(texts.upper_right))
-        self._corners.SetText(corner.LowerLeft, texts.lower_left)
-        self._corners.SetText(corner.LowerRight, _pad_lines(texts.lower_right))
-        edges = self.edge_labels if self.show_annotations else EdgeLabels("", "", "", "")
-        for position, text in ((corner.LowerEdge, edges.bottom), (corner.RightEdge, edges.right),
-                               (corner.UpperEdge, edges.top), (corner.LeftEdge, edges.left)):
-            self._edges.SetText(position, text)
+        for name, position, text in (
+                ("corner", corner.UpperLeft, texts.upper_left),
+                ("corner", corner.UpperRight, _pad_lines(texts.upper_right)),
+                ("corner", corner.LowerRight, _pad_lines(texts.lower_right)),
+                ("lower_left", 0, texts.lower_left),
+                ("edge", corner.LowerEdge, edges.bottom), ("edge", corner.RightEdge, edges.right),
+                ("edge", corner.UpperEdge, edges.top), ("edge", corner.LeftEdge, edges.left)):
+            # Only what changed: VTK lays a text out again whenever it is set.
+            if self._texts_shown.get((name, position)) == text:
+                continue
+            self._texts_shown[name, position] = text
+            if name == "corner":
+                self._corners.SetText(position, text)
+            elif name == "edge":
+                self._edges.SetText(position, text)
+            else:
+                self._lower_left_text.SetInput(text)
         for listener in self.listeners:
             listener(self)
 
@@ -617,6 +646,22 @@ def _corner_annotation(max_font: int) -> vtkCornerAnnotation:
     prop.SetColor(0.95, 0.95, 0.95)
     prop.SetShadow(True)
     return annotation
+
+
+def _corner_text() -> tuple[vtkActor2D, vtkTextMapper]:
+    """Lower-left corner text drawn like :func:`_corner_annotation`'s (font at its maximum)."""
+    mapper = vtkTextMapper()
+    mapper.SetInput("")
+    prop = mapper.GetTextProperty()
+    prop.SetFontSize(_CORNER_FONT)
+    prop.SetColor(0.95, 0.95, 0.95)
+    prop.SetShadow(True)
+    prop.SetJustificationToLeft()
+    prop.SetVerticalJustificationToBottom()
+    actor = vtkActor2D()
+    actor.SetMapper(mapper)
+    actor.SetPosition(5, 5)  # vtkCornerAnnotation's margin, in viewport pixels
+    return actor, mapper
 
 
 def _border_actor() -> vtkActor2D:
