@@ -8,11 +8,13 @@ reason, or a warning when the file is usable anyway.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import struct
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,9 @@ from typing import Any, BinaryIO, cast
 
 import pydicom
 import pydicom.datadict
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from imaging import errors
 from imaging.errors import DicomFileError, Warning_, dedupe_warnings
@@ -108,7 +112,7 @@ def read_header(path: Path | str) -> InstanceHeader:
     turned into :class:`Warning_` values on the header instead: nothing reaches the
     user's console.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -150,18 +154,15 @@ class _TrackingReader:
         self._fp = fp
         self.name = getattr(fp, "name", "")
         self.short_read = False
+        # pydicom calls these once per element: the file's own methods, no extra frame.
+        self.seek: Callable[..., int] = fp.seek
+        self.tell: Callable[[], int] = fp.tell
 
     def read(self, size: int = -1) -> bytes:
         data = self._fp.read(size)
         if 0 < len(data) < size:
             self.short_read = True
         return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._fp.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._fp.tell()
 
     def raw_read(self, size: int) -> bytes:
         return self._fp.read(size)
@@ -252,9 +253,13 @@ def _convert_all(path: Path, ds: Dataset, found: list[Warning_], *, strict: bool
     implicit_sequences: list[str] = []
 
     def walk(dataset: Dataset) -> None:
-        for tag in list(dataset.keys()):
+        # values(): the elements as read, in file order; iterating would convert them all.
+        for raw in list(dataset.values()):
+            if not strict and raw.VR not in _MAYBE_SEQUENCE:
+                continue  # cheap test first: most elements are plain values
+            tag = raw.tag
             try:
-                if not strict and not _is_sequence(dataset.get_item(tag)):
+                if not strict and not _is_sequence(raw):
                     continue
                 elem = dataset[tag]
             except Exception as exc:
@@ -277,6 +282,9 @@ def _convert_all(path: Path, ds: Dataset, found: list[Warning_], *, strict: bool
             "invalid_sequence_encoding",
             f"{', '.join(implicit_sequences[:3])} encoded in implicit VR inside an explicit-VR "
             "file (non-conformant; read anyway)"))
+
+
+_MAYBE_SEQUENCE = {"SQ", "UN", None}
 
 
 def _is_sequence(elem: Any) -> bool:
@@ -379,18 +387,12 @@ def capture_pydicom_warnings(found: list[Warning_]) -> Iterator[None]:
     complaints the user should see as warnings (or not at all).
     """
 
-    class _Handler(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            warning = _classify_warning(record.getMessage())
-            if record.levelno >= logging.WARNING and warning is not None:
-                found.append(warning)
-
     def show(message: Warning | str, *_args: Any, **_kwargs: Any) -> None:
         warning = _classify_warning(str(message))
         if warning is not None:
             found.append(warning)
 
-    handler = _Handler()
+    handler = _CollectingHandler(found)
     logger = logging.getLogger("pydicom")
     with _WARNINGS_LOCK:
         logger.addHandler(handler)
@@ -403,6 +405,19 @@ def capture_pydicom_warnings(found: list[Warning_]) -> Iterator[None]:
         finally:
             logger.propagate = propagate
             logger.removeHandler(handler)
+
+
+class _CollectingHandler(logging.Handler):
+    """Collects pydicom's log messages (WARNING and above) as :class:`Warning_` values."""
+
+    def __init__(self, found: list[Warning_]) -> None:
+        super().__init__()
+        self.found = found
+
+    def emit(self, record: logging.LogRecord) -> None:
+        warning = _classify_warning(record.getMessage())
+        if record.levelno >= logging.WARNING and warning is not None:
+            self.found.append(warning)
 
 
 def _classify_warning(message: str) -> Warning_ | None:
@@ -432,7 +447,7 @@ def _header_from_dataset(
 ) -> InstanceHeader:
     get = _Getter(ds, path, found)
     sop_class = get.text("SOPClassUID") or str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
-    is_dicomdir = sop_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds
+    is_dicomdir = sop_class == DICOMDIR_SOP_CLASS or get.has("DirectoryRecordSequence")
     has_pixels = pixels is not None
     rows, cols = get.integer("Rows") or 0, get.integer("Columns") or 0
     modality = get.text("Modality").upper()
@@ -446,7 +461,7 @@ def _header_from_dataset(
     orientation = get.floats("ImageOrientationPatient", 6)
     pixel_spacing = get.floats("PixelSpacing", 2)
     frame_positions: tuple[tuple[float, float, float], ...] = ()
-    if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
+    if get.has("PerFrameFunctionalGroupsSequence") or get.has("SharedFunctionalGroupsSequence"):
         frame_positions, orientation, pixel_spacing, position = _enhanced_geometry(
             ds, orientation, pixel_spacing, position)
         if len(frame_positions) != frames:
@@ -497,7 +512,8 @@ def _header_from_dataset(
         slice_thickness=get.decimal("SliceThickness"),
         frame_positions=frame_positions,
         laterality=(get.text("ImageLaterality") or get.text("Laterality")).upper(),
-        view_position=(get.text("ViewPosition") or _view_from_code(ds)).upper(),
+        view_position=(get.text("ViewPosition")
+                       or (_view_from_code(ds) if get.has("ViewCodeSequence") else "")).upper(),
         patient_orientation=get.texts("PatientOrientation"),
         overlay_groups=overlay_groups(ds),
         is_dicomdir=is_dicomdir,
@@ -573,10 +589,21 @@ def _view_from_code(ds: Dataset) -> str:
 
 
 class _Getter:
-    """Typed, forgiving access to header values: a bad value becomes a warning, not a crash."""
+    """Typed, forgiving access to header values: a bad value becomes a warning, not a crash.
+
+    Values are decoded straight from the raw bytes pydicom read when that is
+    certain to give pydicom's own result and warnings (plain ASCII, the
+    dictionary VR, numbers that pydicom accepts without complaint): converting
+    through :class:`Dataset` costs several times the read itself. Anything
+    else goes through pydicom, so odd values keep pydicom's exact handling.
+    """
 
     def __init__(self, ds: Dataset, path: Path, found: list[Warning_]) -> None:
         self.ds, self.path, self.found = ds, path, found
+        self._elements = ds._dict  # get_item() would pay for a Tag() per lookup
+
+    def has(self, keyword: str) -> bool:
+        return _spec(keyword)[0] in self._elements
 
     def _raw(self, keyword: str) -> Any:
         try:
@@ -586,7 +613,44 @@ class _Getter:
             self.found.append(Warning_("invalid_attribute", f"{keyword}: unreadable value ({exc})"))
             return None
 
+    def _fast(self, keyword: str) -> Any:
+        """The value's items as pydicom would split them (None: absent or empty), or
+        :data:`_SLOW` when only pydicom's conversion gives the right answer."""
+        tag, vr, split, pattern = _spec(keyword)
+        raw = self._elements.get(tag)
+        if raw is None:
+            return None
+        if type(raw) is not RawDataElement or raw.VR not in (vr, None):
+            return _SLOW  # converted already, or a VR other than the dictionary's
+        if raw.length == 0:
+            return None
+        data = raw.value
+        if data is None or not data.isascii() or b"\x1b" in data:
+            return _SLOW  # deferred, or text whose decoding depends on the character set
+        if split is None:
+            return _SLOW
+        if isinstance(split, struct.Struct):
+            if len(data) != split.size:
+                return _SLOW  # several values: pydicom gives a plain list (not an integer)
+            return list(split.unpack(data) if raw.is_little_endian
+                        else struct.unpack(">" + split.format[1:], data))
+        items = split(data.decode("ascii"))
+        if items is _SLOW:
+            return _SLOW
+        if items == [""]:
+            return None  # pydicom's empty value
+        if pattern is not None:
+            if pattern.fullmatch("\\".join(items)) is None:
+                return _SLOW  # pydicom would warn (or fail): let it
+            items = [item.strip() for item in items]  # as str() of pydicom's IS and DS
+            if max(map(len, items)) > _NUMBER_LENGTH[vr]:
+                return _SLOW
+        return items
+
     def text(self, keyword: str) -> str:
+        items = self._fast(keyword)
+        if items is not _SLOW:
+            return "" if items is None else "\\".join(map(str, items)).strip()
         value = self._raw(keyword)
         if value is None:
             return ""
@@ -595,6 +659,9 @@ class _Getter:
         return str(value).strip()
 
     def texts(self, keyword: str) -> tuple[str, ...]:
+        items = self._fast(keyword)
+        if items is not _SLOW:
+            return () if items is None else tuple(str(item).strip() for item in items)
         value = self._raw(keyword)
         if value is None:
             return ()
@@ -603,6 +670,9 @@ class _Getter:
         return tuple(str(v).strip() for v in value)
 
     def integer(self, keyword: str) -> int | None:
+        items = self._fast(keyword)
+        if items is not _SLOW and (items is None or _spec(keyword)[1] in _INTEGER_VRS):
+            return None if items is None else int(items[0])
         value = self._raw(keyword)
         if isinstance(value, pydicom.multival.MultiValue):
             value = value[0] if len(value) else None  # e.g. Echo Numbers (VM 1-n)
@@ -616,6 +686,10 @@ class _Getter:
             return None
 
     def decimal(self, keyword: str) -> float | None:
+        items = self._fast(keyword)
+        if items is not _SLOW and (items is None or _spec(keyword)[1] == "DS"):
+            # Several values: pydicom's float() of a list fails, hence None too.
+            return None if items is None or len(items) != 1 else float(items[0])
         value = self._raw(keyword)
         try:
             return None if value is None else float(value)
@@ -623,13 +697,22 @@ class _Getter:
             return None
 
     def floats(self, keyword: str, count: int) -> tuple[float, ...] | None:
-        value = self._raw(keyword)
-        if value is None:
-            return None
-        try:
-            numbers = tuple(float(v) for v in value)
-        except (TypeError, ValueError):
-            self.found.append(Warning_("invalid_attribute", f"{keyword}: not numbers ({value!r})"))
+        items = self._fast(keyword)
+        if items is not _SLOW and (items is None or (_spec(keyword)[1] == "DS"
+                                                     and len(items) > 1)):
+            # One value goes the slow way: pydicom gives a number, not a list (a warning).
+            numbers = None if items is None else tuple(float(item) for item in items)
+        else:
+            value = self._raw(keyword)
+            if value is None:
+                return None
+            try:
+                numbers = tuple(float(v) for v in value)
+            except (TypeError, ValueError):
+                self.found.append(Warning_("invalid_attribute",
+                                           f"{keyword}: not numbers ({value!r})"))
+                return None
+        if numbers is None:
             return None
         if len(numbers) != count:
             self.found.append(Warning_("invalid_attribute",
@@ -638,9 +721,15 @@ class _Getter:
         return numbers
 
     def number_of_frames(self) -> int:
-        value = self._raw("NumberOfFrames")
-        if value is None:
+        items = self._fast("NumberOfFrames")
+        if items is None:
             return 1
+        if items is not _SLOW and len(items) == 1:
+            value: Any = items[0]
+        else:
+            value = self._raw("NumberOfFrames")
+            if value is None:
+                return 1
         try:
             frames = int(str(value).strip())
         except (TypeError, ValueError):
@@ -651,3 +740,63 @@ class _Getter:
             raise DicomFileError("invalid_number_of_frames",
                                  f"Number of Frames (0028,0008) is {frames}", self.path)
         return frames
+
+
+# Marks a value that only pydicom's own conversion may turn into Python values.
+_SLOW: Any = object()
+_INTEGER_VRS = {"IS", "US", "SS", "UL", "SL"}
+
+
+def _strip_whole(text: str) -> list[str]:
+    """pydicom's multi_string: trailing padding of the whole value removed, then split."""
+    return text.rstrip(" \x00").split("\\")
+
+
+def _strip_uids(text: str) -> list[str]:
+    """As :func:`_strip_whole`, and each value stripped as pydicom's UID does."""
+    return [item.strip() for item in text.rstrip(" \x00").split("\\")]
+
+
+def _strip_each(text: str) -> list[str]:
+    """pydicom's convert_text (SH, LO, UC): each value's trailing padding removed."""
+    return [item.rstrip("\x00 ") for item in text.split("\\")]
+
+
+def _split_names(text: str) -> list[str]:
+    """pydicom's convert_PN, for names it accepts without a warning (else: :data:`_SLOW`)."""
+    items = text.rstrip("\x00 ").split("\\")
+    for item in items:
+        components = item.split("=")
+        if len(components) > 3 or any(len(c) > _PN_COMPONENT_LENGTH for c in components):
+            return _SLOW
+    return [item.rstrip("=") for item in items]  # PersonName drops empty trailing groups
+
+
+_PN_COMPONENT_LENGTH = 64
+
+# How each VR is decoded here (ASCII only): split into values like pydicom, or unpacked.
+# The long texts and anything else go through pydicom.
+_DECODERS: dict[str, Callable[[str], list[str]] | struct.Struct] = {
+    "CS": _strip_whole, "DA": _strip_whole, "TM": _strip_whole, "DT": _strip_whole,
+    "AS": _strip_whole, "UI": _strip_uids, "IS": _strip_whole, "DS": _strip_whole,
+    "SH": _strip_each, "LO": _strip_each, "UC": _strip_each, "PN": _split_names,
+    "US": struct.Struct("<H"), "SS": struct.Struct("<h"), "UL": struct.Struct("<L"),
+    "SL": struct.Struct("<l"),
+}
+
+# Numbers pydicom reads without a warning: every value of the form its own DS/IS
+# regular expression accepts (spaces around allowed), and no longer than the VR allows.
+_DS_VALUE = r" *[+\-]?(?:\d+|\d+\.\d*|\.\d+)(?:[eE][+\-]?\d+)? *"
+_IS_VALUE = r" *[+\-]?[0-9]+ *"
+_NUMBER_PATTERNS = {vr: re.compile(rf"{value}(?:\\{value})*", re.ASCII)
+                    for vr, value in (("DS", _DS_VALUE), ("IS", _IS_VALUE))}
+_NUMBER_LENGTH = {vr: pydicom.valuerep.MAX_VALUE_LEN[vr] for vr in _NUMBER_PATTERNS}
+
+
+@functools.cache
+def _spec(keyword: str) -> tuple[BaseTag, str, Any, re.Pattern[str] | None]:
+    """Tag, dictionary VR, decoder and number pattern of a keyword, looked up once."""
+    tag = pydicom.datadict.tag_for_keyword(keyword)
+    assert tag is not None, keyword
+    vr = pydicom.datadict.dictionary_VR(tag)
+    return BaseTag(tag), vr, _DECODERS.get(vr), _NUMBER_PATTERNS.get(vr)

@@ -110,3 +110,26 @@ def test_enhanced_and_classic_geometry_fields() -> None:
     seg = read_header(CORPUS / "pydicom/liver_1frame.dcm")
     # Three per-frame groups for one frame cannot place frames: ignored, not guessed.
     assert seg.number_of_frames == 1 and seg.frame_positions == ()
+
+
+def test_fast_value_decoding_matches_pydicom_on_the_whole_corpus(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_header decodes common values from the raw bytes for speed; it must give
+    exactly what pydicom's own conversion gives (values and warnings), file by file."""
+    from imaging import header as header_module
+    from imaging.errors import DicomFileError
+
+    def outcome(path: Path) -> object:
+        try:
+            return read_header(path)
+        except DicomFileError as exc:
+            return (exc.kind, exc.message)
+
+    files = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix not in
+                   (".csv", ".md", ".py", ".txt"))
+    fast = {p: outcome(p) for p in files}
+    monkeypatch.setattr(header_module._Getter, "_fast",
+                        lambda self, keyword: header_module._SLOW)
+    slow = {p: outcome(p) for p in files}
+    assert len(files) > 200
+    assert [p for p in files if fast[p] != slow[p]] == []
