@@ -1,9 +1,13 @@
-"""Right-hand docks: "My reading" and "AI second reader" (filled by later issues)."""
+"""Right-hand docks: "My reading" (filled by a later issue) and "AI second reader"."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
+
+from app.ai_panel import AiPanel
+
+__all__ = ["AiPanel", "ReadingPanel"]
 
 
 def _empty_state(parent: QWidget, text: str) -> QWidget:
@@ -26,18 +30,4 @@ class ReadingPanel(QDockWidget):
         self.setObjectName("readingPanel")
         self.setWidget(
             _empty_state(self, self.tr("Open a study to record your reading."))
-        )
-
-
-class AiPanel(QDockWidget):
-    """Results of the local AI models for the open study."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(self.tr("AI second reader"), parent)
-        self.setObjectName("aiPanel")
-        self.notice = self.tr("AI second reader — research use only, not for clinical use.")
-        self.setWidget(
-            _empty_state(
-                self, self.notice + "\n\n" + self.tr("No AI model has run on this study.")
-            )
         )

@@ -58,9 +58,12 @@ class Box:
     color: tuple[float, float, float] = AMBER
     slice_index: int | None = None
     ai: bool = True
+    text: str | None = None  # the caller's own caption (e.g. "Fracture 91 %"), else label + score
 
     @property
     def caption(self) -> str:
+        if self.text is not None:
+            return self.text
         if self.score is None:
             return self.label
         return f"{self.label} {self.score:.2f}".strip()
