@@ -1,7 +1,8 @@
 """The ``tandem`` command: the GUI by default, and headless subcommands on the same code paths.
 
 ``tandem [PATH...]`` starts the workstation (opening PATH); ``tandem inspect|import|render``
-print or write what the GUI would show, so tests, benchmarks and scripts drive the product.
+print or write what the GUI would show and ``tandem models|analyze`` list and run the local AI
+models, so tests, benchmarks and scripts drive the product.
 Heavy modules (Qt, VTK, decoders) are imported inside each command, so ``tandem --version``
 and ``tandem inspect`` start fast and never need a display.
 """
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-SUBCOMMANDS = ("inspect", "import", "render")
+SUBCOMMANDS = ("inspect", "import", "render", "models", "analyze")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,7 +75,30 @@ def _run_subcommand(args: list[str]) -> int:
     p_render.add_argument("--layout", default="1x1", choices=["1x1", "1x2", "2x2", "mammo4", "mpr"])
     p_render.add_argument("--size", default="768x768", help="WIDTHxHEIGHT in pixels")
 
+    p_models = sub.add_parser("models", help="list the AI models and whether they can run")
+    p_models.add_argument("--json", action="store_true", help="print JSON")
+    p_models.add_argument("--models-dir", type=Path, help="also look for models here (first)")
+
+    p_analyze = sub.add_parser("analyze", help="run the AI models on images (research use only)")
+    p_analyze.add_argument("paths", nargs="+", type=Path,
+                           help="DICOM files or folders, PNG or JPEG images")
+    p_analyze.add_argument("--model", action="append", dest="models", metavar="ID",
+                           help="model id (repeatable; default: every valid model)")
+    p_analyze.add_argument("--json", action="store_true", help="print JSON")
+    p_analyze.add_argument("--heatmap-out", type=Path, metavar="DIR",
+                           help="write each heatmap as <key>.npy and a colour <key>.png")
+    p_analyze.add_argument("--models-dir", type=Path, help="also look for models here (first)")
+
     opts = parser.parse_args(args)
+    if opts.command == "models":
+        from app.cli_models import run_models
+
+        return run_models(as_json=opts.json, models_dir=opts.models_dir)
+    if opts.command == "analyze":
+        from app.cli_analyze import run_analyze
+
+        return run_analyze(opts.paths, model_ids=opts.models, as_json=opts.json,
+                           heatmap_out=opts.heatmap_out, models_dir=opts.models_dir)
     if opts.command == "inspect":
         from app.cli_inspect import run_inspect
 

@@ -4,6 +4,15 @@ The same :class:`AnalysisResult` feeds the AI panel, the image overlays, the CLI
 JSON, the result cache and (later) DICOM exports. Coordinates are original image
 pixels: origin at the top-left corner of the top-left pixel, x right, y down.
 Heatmap arrays travel beside the JSON (``HeatmapRef.values``), never inside it.
+
+What ``applicable`` and ``reason`` mean together:
+
+- ``applicable=False``: the model did not run because it should not (wrong modality, body
+  part or view; image unlike the training data; the model itself unusable, reason
+  ``"model unavailable: …"``);
+- ``applicable=True`` and ``reason`` starting ``"failed: "``: it should have run and broke
+  (no scores; never cached, so a later run retries);
+- ``applicable=True`` and ``reason == ""``: it ran; scores, findings and heatmaps are set.
 """
 
 from __future__ import annotations
