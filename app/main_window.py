@@ -1,14 +1,16 @@
 """Tandem's main window: study browser, viewports, reading/AI panels, status bar, menus.
 
 Everything slow (import, decoding, thumbnails) runs on the thread pool through
-:mod:`app.workers`; this class only wires results into widgets. Nothing here is
-modal during reading: import problems go to the non-modal errors panel.
+:mod:`app.workers`, the AI models on :class:`app.ai_runner.AiRunner`'s own thread;
+this class only wires results into widgets. Nothing here is modal during reading:
+import problems go to the non-modal errors panel, model cards open in a side window.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -22,12 +24,15 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QTextBrowser,
     QToolBar,
     QToolButton,
     QWidget,
 )
 
 from app import shortcuts
+from app.ai_overlays import OverlayStyle, overlays_for
+from app.ai_runner import AiRunner, ImageRef
 from app.annotations import preset_label
 from app.browser import StudyBrowser
 from app.catalog import middle_header, read_catalog, series_warnings, sorted_series_headers
@@ -44,9 +49,13 @@ from imaging.importer import import_paths
 from imaging.loader import load_image
 from imaging.pipeline import VoiWindow
 from imaging.stack import ImageStack
+from inference.results import AnalysisResult
+from viewer.overlays import Heatmap
 
 _REFRESH_MS = 400  # browser refresh period while an import runs
 _MAX_HUNG_CANDIDATES = 16
+_AI_KEY = "A"  # toggles every AI overlay (the bare image is always one key away)
+_AI_RESULTS_KEPT = 64  # images whose AI results stay in memory for the overlays
 
 
 @dataclass
@@ -80,18 +89,25 @@ class MainWindow(QMainWindow):
     """The reading screen."""
 
     def __init__(self, db: StudyDatabase, settings: Settings | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, ai_runner: AiRunner | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("Tandem"))
         self.db = db
         self.settings = settings if settings is not None else Settings()
         self.runner = TaskRunner(parent=self)
+        self.ai_runner = ai_runner if ai_runner is not None else AiRunner(parent=self)
         self._viewports: dict[int, _ViewportState] = {}
         self._imports: list[_ImportJob] = []
         self._auto_open = False
         self._closing = False
         self._mpr_source: _MprSource | None = None
+        # AI: results per image (SOP instance UID, frame) and model; the image the panel shows.
+        self._ai_results: OrderedDict[tuple[str, int], dict[str, AnalysisResult]] = OrderedDict()
+        self._ai_image: tuple[str, int] | None = None
+        self._ai_waiting: list[ImageRef] = []  # opened before the model list was read
+        self._ai_visible = True
+        self._card_viewers: dict[str, QTextBrowser] = {}
 
         self.viewports = ViewportArea(self)
         self.viewports.series_dropped.connect(self._on_series_dropped)
@@ -111,6 +127,10 @@ class MainWindow(QMainWindow):
 
         self.reading_panel = ReadingPanel(self)
         self.ai_panel = AiPanel(self)
+        self.ai_panel.overlay_style_changed.connect(self._on_overlay_style)
+        self.ai_panel.run_requested.connect(self.run_ai)
+        self.ai_panel.cancel_requested.connect(self.cancel_ai)
+        self.ai_panel.card_requested.connect(self.show_model_card)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.reading_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.ai_panel)
         self.errors_panel = ErrorsPanel(self)
@@ -134,6 +154,12 @@ class MainWindow(QMainWindow):
         self._fresh_layout = state is None
         if state is not None:
             self.restoreState(state)
+        self.ai_runner.models_ready.connect(self._on_ai_models)
+        self.ai_runner.running.connect(self._on_ai_running)
+        self.ai_runner.result.connect(self._on_ai_result)
+        self.ai_runner.failed.connect(self._on_ai_failed)
+        self.ai_runner.finished.connect(self._on_ai_finished)
+        self.ai_runner.load_models()
         self.refresh_browser()
 
     # -- construction ------------------------------------------------------------------------
@@ -159,6 +185,23 @@ class MainWindow(QMainWindow):
         for widget in (self.progress_label, self.progress, self.cancel_button):
             bar.addPermanentWidget(widget)
             widget.hide()
+        self.ai_progress_label = QLabel(self)
+        self.ai_progress = QProgressBar(self)
+        self.ai_progress.setMaximumWidth(120)
+        self.ai_progress.setRange(0, 0)  # a model gives no progress: indeterminate
+        self.ai_cancel_button = QToolButton(self)
+        self.ai_cancel_button.setText(self.tr("Cancel"))
+        self.ai_cancel_button.setToolTip(self.tr("Stop the AI analysis of this image"))
+        self.ai_cancel_button.clicked.connect(self.cancel_ai)
+        for widget in (self.ai_progress_label, self.ai_progress, self.ai_cancel_button):
+            bar.addPermanentWidget(widget)
+            widget.hide()
+        # Whenever AI output is on screen: research use, and where the models ran.
+        self.ai_notice_label = QLabel(self)
+        self.ai_notice_label.setObjectName("aiNotice")
+        self.ai_notice_label.setStyleSheet("QLabel { color: #e0a030; font-weight: bold; }")
+        bar.addPermanentWidget(self.ai_notice_label)
+        self.ai_notice_label.hide()
 
     def _action(self, text: str, slot: object, keys: Sequence[QKeySequence | str] = (),
                 checkable: bool = False) -> QAction:
@@ -212,6 +255,15 @@ class MainWindow(QMainWindow):
         self.viewer_actions["dicom_overlays"].setCheckable(True)
         self.viewer_actions["dicom_overlays"].setChecked(True)
         self.viewports.active_changed.connect(self._sync_dicom_overlays_action)
+        self.run_ai_action = self._action(self.tr("&Run AI on this image"), self.run_ai)
+        self.cancel_ai_action = self._action(self.tr("&Cancel AI analysis"), self.cancel_ai)
+        self.cancel_ai_action.setEnabled(False)
+        self.ai_overlays_action = self._action(self.tr("&Show AI overlays"),
+                                               self.set_ai_overlays_visible, [_AI_KEY],
+                                               checkable=True)
+        self.ai_overlays_action.setChecked(True)
+        self.ai_overlays_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.viewports.addAction(self.ai_overlays_action)
         self.mpr_action = self._action(self.tr("&MPR (coronal, sagittal, axial)"), self.show_mpr,
                                        ["Ctrl+M"])
         self.tool_actions: dict[str, QAction] = {}
@@ -271,6 +323,15 @@ class MainWindow(QMainWindow):
             action.setChecked(self.settings.language == code)
             languages.addAction(action)
             language_menu.addAction(action)
+
+        ai_menu = self.menuBar().addMenu(self.tr("&AI"))
+        ai_menu.addAction(self.run_ai_action)
+        ai_menu.addAction(self.cancel_ai_action)
+        ai_menu.addAction(self.ai_overlays_action)
+        ai_menu.addSeparator()
+        self.ai_auto_menu = ai_menu.addMenu(self.tr("Run &automatically"))
+        self.ai_cards_menu = ai_menu.addMenu(self.tr("Model &cards"))
+        self._fill_ai_menus()
 
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
         help_menu.addAction(self.about_action)
@@ -448,6 +509,9 @@ class MainWindow(QMainWindow):
             self.viewports.show_stack(index, stack)
             if stack.warnings:
                 self._show_message("; ".join(str(w) for w in stack.warnings))
+            self._apply_ai_overlays()
+            view = self.viewports.views[index]
+            self.request_ai([ImageRef(stack, self._ai_index(stack, view.index))], auto=True)
 
     def _series_failed(self, index: int, task: Task, message: str) -> None:
         if self._current_task(index) is not task:
@@ -507,6 +571,8 @@ class MainWindow(QMainWindow):
                            if i < len(self.viewports.views) and s.task is None}
         if name == "mammo4" and study_uid is not None:
             self.hang_mammography(study_uid)
+        self.viewports.grid.set_ai_overlays_visible(self._ai_visible)  # new views too
+        self._apply_ai_overlays()
 
     def _active_study_uid(self) -> str | None:
         state = self._viewports.get(self.viewports.active_index)
@@ -533,6 +599,9 @@ class MainWindow(QMainWindow):
         self._viewports.clear()
         hung = self.viewports.show_mammo4(stacks)
         self._show_message(self.tr("%n view(s) hung.", "", hung))
+        self._apply_ai_overlays()
+        shown = [v.stack for v in self.viewports.views if v.stack is not None]
+        self.request_ai([ImageRef(s, 0) for s in shown], auto=True)
 
     def show_mpr(self) -> None:
         """Coronal, sagittal and axial reformats of the active volume beside the acquisition."""
@@ -568,10 +637,232 @@ class MainWindow(QMainWindow):
         # reading with), kept in step; Shift+click or the crosshair tool navigates all four.
         self.viewports.link_views(range(len(results) + 1), source.window, source.window_name)
         self._show_message("; ".join(dict.fromkeys(warnings)))
+        self._apply_ai_overlays()  # the acquisition was shown again: its AI layers too
 
     def _on_mpr_failed(self, message: str) -> None:
         self._mpr_source = None
         self._show_message(self.tr("Cannot compute the reformats: %1").replace("%1", message))
+
+    # -- AI second reader ---------------------------------------------------------------------
+
+    @staticmethod
+    def _ai_index(stack: ImageStack, shown: int) -> int:
+        """The image of a newly shown stack that the models get.
+
+        A radiograph is one image (image 0); in a longer stack the image on screen is
+        analysed, so that a CT or MR volume costs one applicability check, and the
+        panel says why the models do not apply, instead of hundreds of slices queued.
+        """
+        return 0 if stack.count == 1 else min(max(shown, 0), stack.count - 1)
+
+    def request_ai(self, images: Sequence[ImageRef], *, auto: bool = False) -> None:
+        """Run the models on ``images`` (the panel follows the first); ``auto``: only the
+        models whose "Run automatically" setting is on."""
+        if not images:
+            return
+        if not self.ai_runner.loaded:  # the model list is still being read
+            self._ai_waiting = list(images) if auto else self._ai_waiting
+            return
+        ids = [i for i in self.ai_runner.usable_ids
+               if not auto or self.settings.ai_auto_run(i)]
+        key = images[0].key
+        if key != self._ai_image:
+            self._ai_image = key
+            self.ai_panel.set_models(self.ai_runner.entries)
+            for result in self._ai_results.get(key, {}).values():
+                self._show_ai_result(result)
+        if not ids:  # nothing to run here; what ran for the previous image is moot
+            self.ai_runner.cancel()
+            self._update_ai_notice()
+            return
+        if self.ai_runner.analyze(images, ids):
+            self.ai_panel.set_busy(True)
+            self.cancel_ai_action.setEnabled(True)
+        self._update_ai_notice()
+
+    def run_ai(self) -> None:
+        """AI > Run AI on this image: every usable model on the active view's image."""
+        view = self.viewports.active_view
+        if view is None or view.stack is None:
+            self._show_message(self.tr("Open an image first."))
+            return
+        if not self.ai_runner.usable_ids:
+            self._show_message(self.tr("No usable AI model is installed."))
+            return
+        self.request_ai([ImageRef(view.stack, view.index)])
+
+    def cancel_ai(self) -> None:
+        if not self.ai_runner.busy:
+            return
+        self.ai_runner.cancel()
+        self._show_message(self.tr("AI analysis cancelled."))
+        self.cancel_ai_action.setEnabled(False)
+        self.ai_cancel_button.setEnabled(False)
+        self.ai_progress_label.setText(self.tr("Cancelling AI…"))
+
+    def set_ai_overlays_visible(self, visible: bool) -> None:
+        """One switch for every AI overlay on every view: A, the AI menu, the panel's box."""
+        self._ai_visible = bool(visible)
+        self.ai_overlays_action.setChecked(self._ai_visible)
+        self.ai_panel.set_overlays_visible(self._ai_visible)
+        self.viewports.grid.set_ai_overlays_visible(self._ai_visible)
+        self.viewports.redraw()
+        self._update_ai_notice()
+
+    def _on_overlay_style(self, style: object) -> None:
+        if isinstance(style, OverlayStyle) and style.visible != self._ai_visible:
+            self.set_ai_overlays_visible(style.visible)
+        self._apply_ai_overlays()
+
+    def _on_ai_models(self, entries: list[object]) -> None:
+        self.ai_panel.set_models(self.ai_runner.entries)
+        self._fill_ai_menus()
+        waiting, self._ai_waiting = self._ai_waiting, []
+        if waiting:
+            self.request_ai(waiting, auto=True)
+        elif self._ai_image is None:
+            self.ai_panel.clear()
+
+    def _fill_ai_menus(self) -> None:
+        self.ai_auto_menu.clear()
+        self.ai_cards_menu.clear()
+        entries = self.ai_runner.entries
+        for entry in entries:
+            name = entry.manifest.name if entry.manifest is not None else entry.id
+            auto = self.ai_auto_menu.addAction(name)
+            auto.setCheckable(True)
+            auto.setChecked(self.settings.ai_auto_run(entry.id))
+            auto.setEnabled(entry.valid)
+            auto.toggled.connect(lambda on, i=entry.id: self.settings.set_ai_auto_run(i, on))
+            card = self.ai_cards_menu.addAction(name)
+            card.triggered.connect(lambda _=False, i=entry.id: self.show_model_card(i))
+        for menu in (self.ai_auto_menu, self.ai_cards_menu):
+            menu.setEnabled(bool(entries))
+
+    def _on_ai_running(self, model_id: str) -> None:
+        self.ai_panel.show_running(model_id)
+        self.ai_progress_label.setText(self.tr("AI: %1…").replace("%1", self._model_name(model_id)))
+        self.ai_cancel_button.setEnabled(True)
+        for widget in (self.ai_progress_label, self.ai_progress, self.ai_cancel_button):
+            widget.show()
+
+    def _on_ai_result(self, result: object) -> None:
+        if not isinstance(result, AnalysisResult):
+            return
+        key = (result.sop_instance_uid, result.frame)
+        self._ai_results.setdefault(key, {})[result.model_id] = result
+        self._ai_results.move_to_end(key)
+        while len(self._ai_results) > _AI_RESULTS_KEPT:
+            self._ai_results.popitem(last=False)
+        if key == self._ai_image:
+            self._show_ai_result(result)
+        if result.provider_notice:
+            self._show_message(result.provider_notice)
+        self._apply_ai_overlays()
+
+    def _show_ai_result(self, result: AnalysisResult) -> None:
+        if result.applicable and result.reason:  # it should have run but broke
+            self.ai_panel.show_failed(result.model_id, result.reason.removeprefix("failed: "))
+        else:
+            self.ai_panel.show_result(result)
+
+    def _on_ai_failed(self, message: str) -> None:
+        self.ai_panel.clear(self.tr("The AI engine could not run: %1").replace("%1", message))
+        self._show_message(self.tr("AI failed: %1").replace("%1", message))
+
+    def _on_ai_finished(self) -> None:
+        for widget in (self.ai_progress_label, self.ai_progress, self.ai_cancel_button):
+            widget.hide()
+        self.cancel_ai_action.setEnabled(False)
+        self.ai_panel.set_busy(False)
+        self._update_ai_notice()
+
+    def _model_name(self, model_id: str) -> str:
+        for entry in self.ai_runner.entries:
+            if entry.id == model_id and entry.manifest is not None:
+                return entry.manifest.name
+        return model_id
+
+    def _apply_ai_overlays(self) -> None:
+        """Draw the stored results on every view showing their image, in the panel's style."""
+        style = replace(self.ai_panel.overlay_style(), visible=True)  # A hides them, not this
+        changed = False
+        for view in self.viewports.views:
+            if view.stack is None:
+                continue
+            heatmaps: list[Heatmap] = []
+            boxes = [b for b in view.boxes if not b.ai]
+            if self._ai_results:
+                for i, info in enumerate(view.stack.slices):
+                    for result in self._ai_results.get((info.sop_instance_uid, info.frame),
+                                                       {}).values():
+                        heatmap, found = overlays_for(result, style, slice_index=i)
+                        boxes.extend(found)
+                        if heatmap is not None:
+                            heatmaps.append(heatmap)
+            # One heatmap per view: the one on the image shown, else the first.
+            heatmaps.sort(key=lambda h: h.slice_index != view.index)
+            keep = view.heatmap if view.heatmap is not None and not view.heatmap.ai else None
+            heatmap = heatmaps[0] if heatmaps else keep
+            if heatmap is not view.heatmap:
+                view.set_heatmap(heatmap)
+                changed = True
+            if boxes != view.boxes:
+                view.set_boxes(boxes)
+                changed = True
+        if changed:  # a software-GL render costs ~20 ms: only when a layer changed
+            self.viewports.redraw()
+        self._update_ai_notice()
+
+    def _ai_on_screen(self) -> bool:
+        """Whether AI output is visible: results in the panel, or AI layers on a view."""
+        shown = self._ai_results.get(self._ai_image, {}) if self._ai_image else {}
+        if any(r.applicable for r in shown.values()):
+            return True
+        return self._ai_visible and any(
+            (v.heatmap is not None and v.heatmap.ai) or any(b.ai for b in v.boxes)
+            for v in self.viewports.views)
+
+    def _update_ai_notice(self) -> None:
+        if not self._ai_on_screen():
+            self.ai_notice_label.hide()
+            return
+        providers = {r.provider for results in self._ai_results.values()
+                     for r in results.values() if r.applicable and r.provider}
+        notices = {r.provider_notice for results in self._ai_results.values()
+                   for r in results.values() if r.provider_notice}
+        text = self.tr("Research use only — not for clinical use")
+        if providers:
+            text += " · " + self.tr("AI on %1").replace(
+                "%1", ", ".join(sorted(provider_label(p) for p in providers)))
+        self.ai_notice_label.setText(text)
+        self.ai_notice_label.setToolTip("\n".join(sorted(notices)))
+        self.ai_notice_label.show()
+
+    def show_model_card(self, model_id: str) -> None:
+        """The model's MODEL_CARD.md in a read-only side window (not modal)."""
+        entry = next((e for e in self.ai_runner.entries if e.id == model_id), None)
+        if entry is None:
+            return
+        viewer = self._card_viewers.get(model_id)
+        if viewer is None:
+            viewer = QTextBrowser(self)
+            viewer.setWindowFlag(Qt.WindowType.Window)
+            viewer.setObjectName("modelCard")
+            viewer.setOpenExternalLinks(True)
+            viewer.setWindowTitle(self.tr("Model card: %1").replace(
+                "%1", self._model_name(model_id)))
+            viewer.resize(640, 720)
+            self._card_viewers[model_id] = viewer
+        try:
+            viewer.setSearchPaths([str(entry.card_path.parent)])
+            viewer.setMarkdown(entry.card_path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            viewer.setPlainText(self.tr("Cannot read the model card %1: %2")
+                                .replace("%1", str(entry.card_path))
+                                .replace("%2", exc.strerror or str(exc)))
+        viewer.show()
+        viewer.raise_()
 
     # -- dialogs (only on the user's request: File menu, About) -------------------------------
 
@@ -636,7 +927,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
         self._refresh_timer.stop()
+        self.ai_runner.shutdown()
         self.runner.wait(10000)
+        for viewer in self._card_viewers.values():
+            viewer.close()
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.viewports.close_views()
         super().closeEvent(event)
@@ -661,6 +955,17 @@ class _SeriesReceiver(QObject):
 
     def on_progress(self, done: int, total: int, _label: str) -> None:
         self._window.viewports.set_progress(done, total)
+
+
+def provider_label(provider: str) -> str:
+    """Where a model ran, for the status bar: "CPU", "GPU (CUDA)", "GPU (TensorRT)"…"""
+    name = provider.removesuffix("ExecutionProvider")
+    if name == "CPU":
+        return QCoreApplication.translate("MainWindow", "CPU")
+    if name in ("CUDA", "Tensorrt", "Dml", "ROCM", "MIGraphX"):
+        short = {"Tensorrt": "TensorRT", "Dml": "DirectML"}.get(name, name)
+        return QCoreApplication.translate("MainWindow", "GPU (%1)").replace("%1", short)
+    return name
 
 
 def about_text() -> str:

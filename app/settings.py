@@ -1,4 +1,4 @@
-"""User settings stored with QSettings (language, import options, window state).
+"""User settings stored with QSettings (language, import options, AI, window state).
 
 One small typed façade so that keys are spelled in one place and defaults are
 explicit; everything else in ``app`` reads and writes settings through it.
@@ -57,6 +57,13 @@ class Settings:
     @last_folder.setter
     def last_folder(self, folder: str) -> None:
         self._s.setValue("import/last_folder", folder)
+
+    def ai_auto_run(self, model_id: str) -> bool:
+        """Whether model ``model_id`` runs by itself when an image opens (default: yes)."""
+        return self._bool(f"ai/auto_run/{model_id}", True)
+
+    def set_ai_auto_run(self, model_id: str, enabled: bool) -> None:
+        self._s.setValue(f"ai/auto_run/{model_id}", bool(enabled))
 
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         """Saved (geometry, dock/toolbar state) of the main window, if any."""

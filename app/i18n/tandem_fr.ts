@@ -27,8 +27,63 @@
         <translation>Second lecteur IA — usage recherche uniquement, ne pas utiliser en clinique.</translation>
     </message>
     <message>
-        <source>No AI model has run on this study.</source>
-        <translation>Aucun modèle d&apos;IA n&apos;a analysé cet examen.</translation>
+        <source>Research use only — not for clinical use</source>
+        <translation>Usage recherche uniquement — ne pas utiliser en clinique</translation>
+    </message>
+    <message>
+        <source>Show AI overlays</source>
+        <translation>Afficher les superpositions IA</translation>
+    </message>
+    <message>
+        <source>Key: A</source>
+        <translation>Touche : A</translation>
+    </message>
+    <message>
+        <source>Inferno</source>
+        <translation>Inferno</translation>
+    </message>
+    <message>
+        <source>Turbo</source>
+        <translation>Turbo</translation>
+    </message>
+    <message>
+        <source>Heatmap</source>
+        <translation>Carte de chaleur</translation>
+    </message>
+    <message>
+        <source>Opacity</source>
+        <translation>Opacité</translation>
+    </message>
+    <message>
+        <source>Heatmap values under the threshold are not drawn</source>
+        <translation>Les valeurs de la carte de chaleur sous le seuil ne sont pas affichées</translation>
+    </message>
+    <message>
+        <source>Threshold</source>
+        <translation>Seuil</translation>
+    </message>
+    <message>
+        <source>No AI model is installed.</source>
+        <translation>Aucun modèle d&apos;IA n&apos;est installé.</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Annuler</translation>
+    </message>
+    <message>
+        <source>Run AI</source>
+        <translation>Lancer l&apos;IA</translation>
+    </message>
+    <message>
+        <source>unknown problem</source>
+        <translation>problème inconnu</translation>
+    </message>
+    <message numerus="yes">
+        <source>(+%n more)</source>
+        <translation>
+            <numerusform>(+ %n autre)</numerusform>
+            <numerusform>(+ %n autres)</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -168,8 +223,24 @@
         <translation>Pixels réels (1:1)</translation>
     </message>
     <message>
+        <source>Stop the AI analysis of this image</source>
+        <translation>Arrêter l&apos;analyse IA de cette image</translation>
+    </message>
+    <message>
         <source>DICOM overlays</source>
         <translation>Incrustations DICOM</translation>
+    </message>
+    <message>
+        <source>&amp;Run AI on this image</source>
+        <translation>&amp;Lancer l&apos;IA sur cette image</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel AI analysis</source>
+        <translation>A&amp;nnuler l&apos;analyse IA</translation>
+    </message>
+    <message>
+        <source>&amp;Show AI overlays</source>
+        <translation>&amp;Afficher les superpositions IA</translation>
     </message>
     <message>
         <source>&amp;MPR (coronal, sagittal, axial)</source>
@@ -234,6 +305,18 @@
     <message>
         <source>System language</source>
         <translation>Langue du système</translation>
+    </message>
+    <message>
+        <source>&amp;AI</source>
+        <translation>&amp;IA</translation>
+    </message>
+    <message>
+        <source>Run &amp;automatically</source>
+        <translation>Exécution a&amp;utomatique</translation>
+    </message>
+    <message>
+        <source>Model &amp;cards</source>
+        <translation>&amp;Fiches des modèles</translation>
     </message>
     <message>
         <source>&amp;Help</source>
@@ -310,6 +393,50 @@
         <translation>Impossible de calculer les reconstructions : %1</translation>
     </message>
     <message>
+        <source>Open an image first.</source>
+        <translation>Ouvrez d&apos;abord une image.</translation>
+    </message>
+    <message>
+        <source>No usable AI model is installed.</source>
+        <translation>Aucun modèle d&apos;IA utilisable n&apos;est installé.</translation>
+    </message>
+    <message>
+        <source>AI analysis cancelled.</source>
+        <translation>Analyse IA annulée.</translation>
+    </message>
+    <message>
+        <source>Cancelling AI…</source>
+        <translation>Annulation de l&apos;IA…</translation>
+    </message>
+    <message>
+        <source>AI: %1…</source>
+        <translation>IA : %1…</translation>
+    </message>
+    <message>
+        <source>The AI engine could not run: %1</source>
+        <translation>Le moteur d&apos;IA n&apos;a pas pu fonctionner : %1</translation>
+    </message>
+    <message>
+        <source>AI failed: %1</source>
+        <translation>Échec de l&apos;IA : %1</translation>
+    </message>
+    <message>
+        <source>Research use only — not for clinical use</source>
+        <translation>Usage recherche uniquement — ne pas utiliser en clinique</translation>
+    </message>
+    <message>
+        <source>AI on %1</source>
+        <translation>IA exécutée sur %1</translation>
+    </message>
+    <message>
+        <source>Model card: %1</source>
+        <translation>Fiche du modèle : %1</translation>
+    </message>
+    <message>
+        <source>Cannot read the model card %1: %2</source>
+        <translation>Impossible de lire la fiche du modèle %1 : %2</translation>
+    </message>
+    <message>
         <source>Copy files into Tandem (for CDs and USB sticks)</source>
         <translation>Copier les fichiers dans Tandem (CD et clés USB)</translation>
     </message>
@@ -340,6 +467,100 @@
     <message>
         <source>About Tandem</source>
         <translation>À propos de Tandem</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <source>GPU (%1)</source>
+        <translation>GPU (%1)</translation>
+    </message>
+</context>
+<context>
+    <name>ModelCard</name>
+    <message>
+        <source>v%1</source>
+        <translation>v%1</translation>
+    </message>
+    <message>
+        <source>Model card</source>
+        <translation>Fiche du modèle</translation>
+    </message>
+    <message>
+        <source>Intended use, training data and performance</source>
+        <translation>Usage prévu, données d&apos;entraînement et performances</translation>
+    </message>
+    <message>
+        <source>Not run</source>
+        <translation>Non exécuté</translation>
+    </message>
+    <message>
+        <source>Waiting</source>
+        <translation>En attente</translation>
+    </message>
+    <message>
+        <source>Running…</source>
+        <translation>En cours…</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>Terminé</translation>
+    </message>
+    <message>
+        <source>Not applicable: %1</source>
+        <translation>Non applicable : %1</translation>
+    </message>
+    <message>
+        <source>Failed: %1</source>
+        <translation>Échec : %1</translation>
+    </message>
+    <message>
+        <source>Disabled: %1</source>
+        <translation>Désactivé : %1</translation>
+    </message>
+    <message>
+        <source>no reason given</source>
+        <translation>aucune raison indiquée</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 ms</translation>
+    </message>
+    <message>
+        <source>Findings</source>
+        <translation>Détections</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n more below the operating points</source>
+        <translation>
+            <numerusform>%n autre sous les points de fonctionnement</numerusform>
+            <numerusform>%n autres sous les points de fonctionnement</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No findings</source>
+        <translation>Aucune détection</translation>
+    </message>
+    <message>
+        <source>heatmap</source>
+        <translation>carte de chaleur</translation>
+    </message>
+    <message>
+        <source>High specificity</source>
+        <translation>Haute spécificité</translation>
+    </message>
+    <message>
+        <source>Meets the high-specificity operating point</source>
+        <translation>Atteint le point de fonctionnement haute spécificité</translation>
+    </message>
+    <message>
+        <source>High sensitivity</source>
+        <translation>Haute sensibilité</translation>
+    </message>
+    <message>
+        <source>Meets only the high-sensitivity operating point</source>
+        <translation>N&apos;atteint que le point de fonctionnement haute sensibilité</translation>
     </message>
 </context>
 <context>

@@ -1,0 +1,109 @@
+"""Make docs/screenshots/ai_heatmap.png and ai_boxes.png with the real window.
+
+Run on an X display (Qt + VTK need one), from the repository root::
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_ai_screenshots.py
+
+Inputs are real radiographs from ../shared/datasets written as DX DICOM files (a chest
+radiograph; a knee with a distal femur fracture from FracAtlas), analysed by the tiny
+test models of tests/model_factory.py (no trained model exists yet): the heatmap model
+(its heatmap is the image itself, its score follows the brightness) restricted to chests,
+and the boxes model, whose constant box is placed on FracAtlas's fracture label. Data
+and models live in a temporary folder; nothing is written outside docs/screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = Path(__file__).resolve().parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="tandem-ai-shots-"))
+    os.environ["TANDEM_DATA_DIR"] = str(work / "data")
+    os.environ["TANDEM_MODELS_DIR"] = str(work / "models")
+    os.environ["TANDEM_LANG"] = "en"
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+
+    import model_factory
+    import pydicom
+    from PIL import Image
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+    from test_app_ai import CHEST_JPEG, fracture_label, input_box, write_radiograph
+
+    from app.gui import create_application
+    from app.main_window import MainWindow
+    from app.settings import Settings
+    from imaging.db import StudyDatabase
+
+    models = work / "models"
+    size = 256
+    picture, label_box = fracture_label()
+    with Image.open(picture) as im:
+        image_size = (im.height, im.width)
+    model_factory.heatmap_model(models / "test_heatmap", size=128, body_parts=["CHEST"])
+    model_factory.boxes_model(models / "test_boxes", [input_box(image_size, size, label_box)],
+                              [[0.91]], size=size, body_parts=["KNEE", "LEG"])
+    chest = write_radiograph(work / "chest.dcm", CHEST_JPEG, body_part="CHEST", view="PA",
+                             patient="CHEST^PA")
+    knee = write_radiograph(work / "knee.dcm", picture, body_part="KNEE", view="AP",
+                            laterality="L", spacing_mm=0.5, patient="KNEE^AP")
+
+    app = create_application([])
+    db = StudyDatabase(work / "studies.sqlite")
+    window = MainWindow(db, Settings(QSettings(str(work / "settings.ini"),
+                                               QSettings.Format.IniFormat)))
+    window.resize(1600, 1000)
+    window.show()
+    _wait(app, lambda: window.ai_runner.loaded)
+    # The test heatmap is the image itself: the reader's threshold keeps it to the brightest
+    # regions so the grey image stays readable around it.
+    for dicom, name, threshold in ((chest, "ai_heatmap.png", 60), (knee, "ai_boxes.png", 20)):
+        window.ai_panel.threshold_slider.setValue(threshold)
+        count = len(window._ai_results)
+        window.open_paths([dicom], open_first=False)
+        _wait(app, lambda: not window.import_running)
+        series_uid = str(pydicom.dcmread(dicom, stop_before_pixels=True).SeriesInstanceUID)
+        window.browser.select_series(series_uid)  # what a double-click in the browser does
+        window.open_series(series_uid)
+        _wait(app, lambda c=count: len(window._ai_results) > c and not window.ai_runner.busy)
+        _settle(app, 0.8)
+        image = window.screen().grabWindow(window.winId()).toImage()
+        image.save(str(OUT / name))
+        print(f"wrote {OUT / name} ({image.width()}x{image.height()})")
+    window.close()
+    db.close()
+    QApplication.processEvents()
+    return 0
+
+
+def _wait(app: object, done: object, timeout: float = 60.0) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout
+    while not done():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out waiting for the window")
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+def _settle(app: object, seconds: float) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
