@@ -156,6 +156,9 @@ def _case_scores(out: ScoreOutput, raw: np.ndarray) -> list[CaseScore]:
 # --------------------------------------------------------------------------- boxes
 
 
+_MIN_BOX_PX = 1.0  # a box narrower than one image pixel (after clipping) is not a finding
+
+
 def _box_findings(out: BoxesOutput, raw_boxes: np.ndarray, raw_scores: np.ndarray,
                   transform: InputTransform) -> list[Finding]:
     if raw_boxes.size % 4:
@@ -185,8 +188,8 @@ def _box_findings(out: BoxesOutput, raw_boxes: np.ndarray, raw_scores: np.ndarra
         x0, y0, x1, y1 = transform.box_to_original(box)
         x0, x1 = min(max(x0, 0.0), cols), min(max(x1, 0.0), cols)
         y0, y1 = min(max(y0, 0.0), rows), min(max(y1, 0.0), rows)
-        if x1 <= x0 or y1 <= y0:
-            continue  # the box lies in the padding, outside the image
+        if x1 - x0 < _MIN_BOX_PX or y1 - y0 < _MIN_BOX_PX:
+            continue  # in the padding, outside the image, or degenerate: nothing to show
         findings.append(Finding(out.labels[k], score,
                                 operating_point(score, out.operating_points),
                                 box_xyxy_px=(x0, y0, x1, y1)))

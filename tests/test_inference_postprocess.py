@@ -125,6 +125,18 @@ def test_cxcywh_normalized_to_pixels_clipped_and_capped() -> None:
         pytest.approx((0.0, 51.2, 38.4, 76.8))]
 
 
+def test_degenerate_boxes_are_not_findings() -> None:
+    """A flat box, or one whose clipped width is under one image pixel, is dropped."""
+    m = manifest(boxes_output())
+    boxes = np.array([[10, 20, 30, 20],  # zero height
+                      [63.9, 20, 70, 30],  # past the right edge: 0.4 image px once clipped
+                      [10, 20, 30, 40]], float)
+    scores = np.array([0.9, 0.8, 0.7])
+    decoded = decode_outputs(m, {"boxes": boxes[None], "box_scores": scores[None]}, TRANSFORM,
+                             key_prefix="k")
+    assert [f.box_xyxy_px for f in decoded.findings] == [(40.0, 16.0, 120.0, 96.0)]
+
+
 def test_heatmap_finding_and_mapping() -> None:
     m = manifest(score(["abnormal"]),
                  {"name": "cam", "kind": "heatmap", "for_label": "abnormal",
