@@ -100,18 +100,26 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def make_window(qapp: QApplication, qtbot, tmp_path: Path) -> Iterator:  # noqa: F811
-    """Opens main windows on one study database and settings file (closed at the end)."""
+def make_window(qapp: QApplication, qtbot, tmp_path: Path,  # noqa: F811
+                models: Path) -> Iterator:
+    """Opens main windows on one study database and settings file (closed at the end).
+
+    Their AI runner sees only the test's models folder, not the bundled models, so what
+    the panel shows depends on the test alone.
+    """
+    from app.ai_runner import AiRunner
     from app.main_window import MainWindow
     from app.settings import Settings
     from imaging.db import StudyDatabase
+    from inference.registry import ModelRegistry
 
     db = StudyDatabase(tmp_path / "studies.sqlite")
     opened = []
 
     def make() -> MainWindow:
         win = MainWindow(db, Settings(QSettings(str(tmp_path / "settings.ini"),
-                                                QSettings.Format.IniFormat)))
+                                                QSettings.Format.IniFormat)),
+                         ai_runner=AiRunner(registry=lambda: ModelRegistry([models])))
         win.resize(1280, 800)
         win.show()
         qtbot.waitExposed(win)
