@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ai_overlays import OverlayStyle, display_label
+from app.ai_reasons import result_reason
 from inference.manifest import ModelManifest
 from inference.results import AnalysisResult, Finding, OperatingPointName
 from viewer.colormaps import COLORMAPS
@@ -208,7 +209,7 @@ class ModelCard(QFrame):
 
     def show_result(self, result: AnalysisResult) -> None:
         if not result.applicable:
-            self.set_state("not_applicable", result.reason or self.tr("no reason given"))
+            self.set_state("not_applicable", result_reason(result) or self.tr("no reason given"))
             return
         self.set_state("done")
         summary = [self.tr("Done")]

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app import shortcuts
 from app.ai_overlays import OverlayStyle, overlays_for
+from app.ai_reasons import result_reason
 from app.ai_runner import AiRunner, ImageRef
 from app.annotations import preset_label
 from app.browser import StudyBrowser
@@ -762,7 +763,7 @@ class MainWindow(QMainWindow):
 
     def _show_ai_result(self, result: AnalysisResult) -> None:
         if result.applicable and result.reason:  # it should have run but broke
-            self.ai_panel.show_failed(result.model_id, result.reason.removeprefix("failed: "))
+            self.ai_panel.show_failed(result.model_id, result_reason(result))
         else:
             self.ai_panel.show_result(result)
 

@@ -1,4 +1,4 @@
-"""Does a model apply to this image? A short English reason when it does not.
+"""Does a model apply to this image? A :class:`~inference.reasons.Reason` when it does not.
 
 Rules, in order (the first mismatch is the reason):
 
@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from inference.manifest import ModelManifest
+from inference.reasons import Reason, ReasonCode
 from inference.source import ImageMeta
 
 # Each group names one region; the first term is the canonical (DICOM) one.
@@ -64,7 +65,7 @@ def body_part_key(value: str) -> str:
     return _CANONICAL.get(key, key)
 
 
-def check_applicability(manifest: ModelManifest, meta: ImageMeta) -> str | None:
+def check_applicability(manifest: ModelManifest, meta: ImageMeta) -> Reason | None:
     """Why ``manifest``'s model should not run on the image ``meta`` describes, or None."""
     if not meta.is_dicom:
         return None
@@ -75,7 +76,7 @@ def check_applicability(manifest: ModelManifest, meta: ImageMeta) -> str | None:
     if rules.body_parts and meta.body_part.strip():
         wanted = {body_part_key(b) for b in rules.body_parts}
         if body_part_key(meta.body_part) not in wanted:
-            return _mismatch("body part", meta.body_part, rules.body_parts)
+            return _mismatch("body_part", meta.body_part, rules.body_parts)
     views = {normalise(v) for v in rules.view_positions}
     if views and meta.view_position.strip() and normalise(meta.view_position) not in views:
         return _mismatch("view", meta.view_position, rules.view_positions)
@@ -88,11 +89,11 @@ def check_applicability(manifest: ModelManifest, meta: ImageMeta) -> str | None:
     return _age_reason(rules.min_age_years, rules.max_age_years, meta.age_years)
 
 
-def _mismatch(what: str, value: str, expected: Iterable[str]) -> str:
-    return f"{what} {value.strip()}; this model is for {', '.join(expected)}"
+def _mismatch(code: ReasonCode, value: str, expected: Iterable[str]) -> Reason:
+    return Reason(code, value.strip(), ", ".join(expected))
 
 
-def _image_type_reason(wanted: list[str], image_type: tuple[str, ...]) -> str | None:
+def _image_type_reason(wanted: list[str], image_type: tuple[str, ...]) -> Reason | None:
     """ORIGINAL/DERIVED is matched to value 1, PRIMARY/SECONDARY to value 2, the rest anywhere."""
     if not wanted or not image_type:
         return None
@@ -102,18 +103,18 @@ def _image_type_reason(wanted: list[str], image_type: tuple[str, ...]) -> str | 
     for position, kinds in ((0, _PIXEL_KIND), (1, _EXAM_KIND)):
         required = [t for t in tokens if t in kinds]
         if required and (len(values) <= position or values[position] not in required):
-            return f"image type {stated}; this model is for {', '.join(required)} images"
+            return Reason("image_type", stated, ", ".join(required))
     others = [t for t in tokens if t not in _PIXEL_KIND + _EXAM_KIND]
     if others and not set(others) & set(values[2:]):
-        return f"image type {stated}; this model is for {', '.join(others)} images"
+        return Reason("image_type", stated, ", ".join(others))
     return None
 
 
-def _age_reason(low: float | None, high: float | None, age: float | None) -> str | None:
+def _age_reason(low: float | None, high: float | None, age: float | None) -> Reason | None:
     if age is None:
         return None
     if low is not None and age < low:
-        return f"patient age {age:g} years; this model is for ages {low:g} and above"
+        return Reason("age_below", f"{age:g}", f"{low:g}")
     if high is not None and age > high:
-        return f"patient age {age:g} years; this model is for ages up to {high:g}"
+        return Reason("age_above", f"{age:g}", f"{high:g}")
     return None

@@ -34,6 +34,7 @@ from inference.cache import ResultCache
 from inference.manifest import ModelManifest
 from inference.postprocess import decode_outputs
 from inference.preprocess import prepare
+from inference.reasons import Reason
 from inference.registry import ModelEntry, ModelRegistry
 from inference.results import AnalysisResult, not_applicable
 from inference.session import ModelSession, ModelUnavailable, RunCancelled, open_session
@@ -75,8 +76,8 @@ class AnalysisEngine:
         entry = self._registry.get(model_id)
         manifest = entry.manifest
         if manifest is None or entry.problems:
-            return _refused(source, entry, "model unavailable: "
-                            + ("; ".join(entry.problems) or "no valid manifest"))
+            return _refused(source, entry, Reason(
+                "unavailable", "; ".join(entry.problems) or "no valid manifest"))
         reason = check_applicability(manifest, source.meta)
         if reason is not None:
             return _refused(source, entry, reason)
@@ -87,7 +88,7 @@ class AnalysisEngine:
         try:
             loaded = self._load(entry)
         except ModelUnavailable as exc:
-            return _refused(source, entry, f"model unavailable: {exc.reason}")
+            return _refused(source, entry, Reason("unavailable", exc.reason))
         try:
             result = self._run(source, manifest, loaded, cancel)
         except RunCancelled:
@@ -95,7 +96,7 @@ class AnalysisEngine:
         except AnalysisCancelled:
             raise
         except Exception as exc:  # a broken model or image must not take the caller down
-            return replace(_refused(source, entry, f"failed: {_describe(exc)}"),
+            return replace(_refused(source, entry, Reason("failed", _describe(exc))),
                            applicable=True, provider=loaded.session.provider,
                            provider_notice=loaded.session.notice)
         if self._cache is not None and source.meta.is_dicom:
@@ -143,7 +144,8 @@ class AnalysisEngine:
         ood_reason = _ood_reason(manifest, loaded, outputs)
         if ood_reason is not None:
             timings["postprocess"] = _ms_since(start)
-            return replace(base, applicable=False, reason=ood_reason)
+            return replace(base, applicable=False, reason=str(ood_reason),
+                           reason_detail=ood_reason)
         decoded = decode_outputs(manifest, outputs, prepared.transform,
                                  key_prefix=_key_prefix(manifest.id, source),
                                  heatmap_max_side=self._heatmap_max_side)
@@ -208,7 +210,7 @@ def _with_ood_stats(entry: ModelEntry, manifest: ModelManifest,
 
 
 def _ood_reason(manifest: ModelManifest, loaded: _Loaded,
-                outputs: dict[str, np.ndarray]) -> str | None:
+                outputs: dict[str, np.ndarray]) -> Reason | None:
     ood = manifest.applicability.ood
     if ood is None or loaded.ood_mean is None or loaded.ood_inv_cov is None:
         return None
@@ -219,12 +221,11 @@ def _ood_reason(manifest: ModelManifest, loaded: _Loaded,
     delta = embedding - loaded.ood_mean
     distance = float(np.sqrt(max(0.0, float(delta @ loaded.ood_inv_cov @ delta))))
     if distance > ood.threshold:
-        return (f"image unlike the training data (distance {distance:.2f} > "
-                f"threshold {ood.threshold:g})")
+        return Reason("ood", f"{distance:.2f}", f"{ood.threshold:g}")
     return None
 
 
-def _refused(source: SourceImage, entry: ModelEntry, reason: str) -> AnalysisResult:
+def _refused(source: SourceImage, entry: ModelEntry, reason: Reason) -> AnalysisResult:
     manifest = entry.manifest
     meta = source.meta
     return not_applicable(entry.id, manifest.version if manifest else "",

@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from inference.reasons import Reason
+
 OperatingPointName = Literal["high_specificity", "high_sensitivity"]
 
 
@@ -76,7 +78,8 @@ class AnalysisResult:
     frame: int
     image_size: tuple[int, int]  # (rows, columns) of the original image
     applicable: bool
-    reason: str = ""  # why it did not apply (or did not run); "" when it ran
+    reason: str = ""  # why it did not apply (or did not run), in English; "" when it ran
+    reason_detail: Reason | None = None  # the same as a code + values, for translation
     provider: str = ""  # the execution provider that actually ran, e.g. "CPUExecutionProvider"
     provider_notice: str = ""  # e.g. "CUDA failed (...): ran on the CPU"
     timings_ms: dict[str, float] = field(default_factory=dict)  # decode, preprocess, infer...
@@ -92,7 +95,12 @@ class AnalysisResult:
             "sha256": self.sha256, "status": self.status, "source": self.source,
             "sop_instance_uid": self.sop_instance_uid, "frame": self.frame,
             "image_size": list(self.image_size), "applicable": self.applicable,
-            "reason": self.reason, "provider": self.provider,
+            "reason": self.reason,
+            "reason_code": None if self.reason_detail is None else self.reason_detail.code,
+            "reason_value": None if self.reason_detail is None else self.reason_detail.value,
+            "reason_expected": (None if self.reason_detail is None
+                                else self.reason_detail.expected),
+            "provider": self.provider,
             "provider_notice": self.provider_notice,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
             "case_scores": [
@@ -116,6 +124,9 @@ class AnalysisResult:
             sop_instance_uid=data["sop_instance_uid"], frame=int(data["frame"]),
             image_size=(int(data["image_size"][0]), int(data["image_size"][1])),
             applicable=bool(data["applicable"]), reason=data["reason"],
+            reason_detail=(None if not data.get("reason_code") else Reason(
+                data["reason_code"], data.get("reason_value") or "",
+                data.get("reason_expected") or "")),
             provider=data["provider"], provider_notice=data["provider_notice"],
             timings_ms={k: float(v) for k, v in data["timings_ms"].items()},
             case_scores=tuple(
@@ -140,7 +151,8 @@ class AnalysisResult:
 
 def not_applicable(model_id: str, model_version: str, sha256: str, source: str,
                    sop_instance_uid: str, frame: int, image_size: tuple[int, int],
-                   reason: str) -> AnalysisResult:
+                   reason: Reason) -> AnalysisResult:
     """A result that records why the model did not run on this image."""
     return AnalysisResult(model_id, model_version, sha256, source, sop_instance_uid, frame,
-                          image_size, applicable=False, reason=reason)
+                          image_size, applicable=False, reason=str(reason),
+                          reason_detail=reason)

@@ -275,9 +275,11 @@ def test_corpus_import_keeps_ui_responsive_and_lists_bad_files(window, qtbot) ->
 
 
 def test_french_translation_and_dates(window, qapp: QApplication, qtbot) -> None:
+    from app.ai_reasons import reason_text
     from app.browser import format_dicom_date
     from app.i18n import install_translators
     from app.main_window import MainWindow
+    from inference.reasons import Reason
 
     translators = install_translators(qapp, "fr")
     try:
@@ -288,6 +290,10 @@ def test_french_translation_and_dates(window, qapp: QApplication, qtbot) -> None
         assert french.viewer_actions["dicom_overlays"].text() == "Incrustations DICOM"
         assert "usage recherche" in french.ai_panel.notice
         assert format_dicom_date("20030417") == "17/04/2003"
+        assert reason_text(Reason("modality", "CT", "CR, DX")) == (
+            "modalité CT ; ce modèle est prévu pour CR, DX")
+        assert reason_text(Reason("age_below", "8", "15")) == (
+            "patient de 8 ans ; ce modèle est prévu à partir de 15 ans")
         french.close()
     finally:
         for translator in translators:

@@ -15,6 +15,7 @@ from model_factory import base_manifest, heatmap_model, score_output
 from inference import session as session_module
 from inference.applicability import check_applicability
 from inference.manifest import ModelManifest, parse_manifest
+from inference.reasons import Reason
 from inference.registry import ModelEntry, ModelRegistry
 from inference.session import CPU, ModelUnavailable, open_session
 from inference.source import ImageMeta
@@ -139,7 +140,11 @@ CHEST_PA = ImageMeta(source="x.dcm", modality="CR", body_part="CHEST", view_posi
     ({"age_years": None}, None),
 ])
 def test_applicability_rules(changes: dict[str, Any], reason: str | None) -> None:
-    assert check_applicability(_manifest(), replace(CHEST_PA, **changes)) == reason
+    assert _text(check_applicability(_manifest(), replace(CHEST_PA, **changes))) == reason
+
+
+def _text(reason: Reason | None) -> str | None:
+    return None if reason is None else str(reason)
 
 
 def test_image_type_and_age_rules() -> None:
@@ -147,14 +152,14 @@ def test_image_type_and_age_rules() -> None:
                          max_age_years=90)
     assert check_applicability(manifest, CHEST_PA) is None
     derived = replace(CHEST_PA, image_type=("DERIVED", "PRIMARY"))
-    assert check_applicability(manifest, derived) == (
+    assert _text(check_applicability(manifest, derived)) == (
         "image type DERIVED\\PRIMARY; this model is for ORIGINAL images")
     secondary = replace(CHEST_PA, image_type=("ORIGINAL", "SECONDARY"))
-    assert check_applicability(manifest, secondary) == (
+    assert _text(check_applicability(manifest, secondary)) == (
         "image type ORIGINAL\\SECONDARY; this model is for PRIMARY images")
-    assert check_applicability(manifest, replace(CHEST_PA, age_years=8.0)) == (
+    assert _text(check_applicability(manifest, replace(CHEST_PA, age_years=8.0))) == (
         "patient age 8 years; this model is for ages 18 and above")
-    assert check_applicability(manifest, replace(CHEST_PA, age_years=97.5)) == (
+    assert _text(check_applicability(manifest, replace(CHEST_PA, age_years=97.5))) == (
         "patient age 97.5 years; this model is for ages up to 90")
 
 

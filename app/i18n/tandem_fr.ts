@@ -87,6 +87,45 @@
     </message>
 </context>
 <context>
+    <name>AiReason</name>
+    <message>
+        <source>modality %1; this model is for %2</source>
+        <translation>modalité %1 ; ce modèle est prévu pour %2</translation>
+    </message>
+    <message>
+        <source>body part %1; this model is for %2</source>
+        <translation>région anatomique %1 ; ce modèle est prévu pour %2</translation>
+    </message>
+    <message>
+        <source>view %1; this model is for %2</source>
+        <translation>incidence %1 ; ce modèle est prévu pour %2</translation>
+    </message>
+    <message>
+        <source>photometric interpretation %1; this model is for %2</source>
+        <translation>interprétation photométrique %1 ; ce modèle est prévu pour %2</translation>
+    </message>
+    <message>
+        <source>image type %1; this model is for %2 images</source>
+        <translation>type d’image %1 ; ce modèle est prévu pour les images %2</translation>
+    </message>
+    <message>
+        <source>patient aged %1; this model is for ages %2 and above</source>
+        <translation>patient de %1 ans ; ce modèle est prévu à partir de %2 ans</translation>
+    </message>
+    <message>
+        <source>patient aged %1; this model is for ages up to %2</source>
+        <translation>patient de %1 ans ; ce modèle est prévu jusqu’à %2 ans</translation>
+    </message>
+    <message>
+        <source>image unlike the model&apos;s training images (distance %1, limit %2)</source>
+        <translation>image trop différente des images d’entraînement du modèle (distance %1, limite %2)</translation>
+    </message>
+    <message>
+        <source>model unavailable: %1</source>
+        <translation>modèle indisponible : %1</translation>
+    </message>
+</context>
+<context>
     <name>ErrorsPanel</name>
     <message>
         <source>Files that could not be read</source>
