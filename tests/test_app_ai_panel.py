@@ -22,6 +22,7 @@ from app.ai_overlays import OverlayStyle, overlays_for
 from app.ai_panel import AiPanel, ModelCard
 from app.panels import AiPanel as ReExported
 from inference.manifest import ModelManifest, parse_manifest
+from inference.reasons import Reason
 from inference.results import AnalysisResult, CaseScore, Finding, HeatmapRef, not_applicable
 
 pytestmark = pytest.mark.gui
@@ -149,7 +150,7 @@ def test_panel_shows_scores_findings_badges_and_reasons(panel, cxr_result, frac_
     panel.show_result(cxr_result)
     panel.show_result(frac_result)
     panel.show_result(not_applicable("mammo", "1.2.0", "cd" * 32, "/data/cr.dcm", "1.2.3", 0,
-                                     (400, 300), "modality CR is not one of MG"))
+                                     (400, 300), Reason("modality", "CR", "MG")))
 
     cxr = _card(panel, "cxr")
     assert cxr.name_label.text() == "Chest radiograph normality"
@@ -173,7 +174,7 @@ def test_panel_shows_scores_findings_badges_and_reasons(panel, cxr_result, frac_
     assert "background" not in frac.findChildren(QLabel, "badgeHighSensitivity")[0].styleSheet()
 
     mammo = _card(panel, "mammo")
-    assert mammo.status_label.text() == "Not applicable: modality CR is not one of MG"
+    assert mammo.status_label.text() == "Not applicable: modality CR; this model is for MG"
     assert mammo.results.isHidden()
 
     broken = _card(panel, "broken")
@@ -279,7 +280,7 @@ def test_panel_screenshot_is_compact_and_amber(panel, qtbot, cxr_result, frac_re
     panel.show_result(cxr_result)
     panel.show_result(frac_result)
     panel.show_result(not_applicable("mammo", "1.2.0", "cd" * 32, "/data/cr.dcm", "1.2.3", 0,
-                                     (400, 300), "modality CR is not one of MG"))
+                                     (400, 300), Reason("modality", "CR", "MG")))
     qtbot.wait(50)  # let the layouts settle
     image = panel.grab().toImage()
     image.save("/tmp/tandem_ai_panel.png")
@@ -335,5 +336,6 @@ def test_overlays_pick_the_highest_scored_label_and_skip_not_applicable() -> Non
                                HeatmapRef("effusion", "e", values=high)))
     heatmap, _ = overlays_for(result, OverlayStyle())
     assert heatmap is not None and heatmap.values is high
-    refused = not_applicable("multi", "1.0.0", "00" * 32, "x.png", "", 0, (4, 4), "wrong view")
+    refused = not_applicable("multi", "1.0.0", "00" * 32, "x.png", "", 0, (4, 4),
+                             Reason("view", "LL", "PA"))
     assert overlays_for(refused, OverlayStyle()) == (None, [])
