@@ -1,0 +1,103 @@
+"""A compact CenterNet-style fracture detector, and its export wrapper with in-graph decoding.
+
+Backbone: ``training.common.ResNetBackbone`` (strides 4-8-16-32); a top-down path brings
+the stride-16 and stride-32 features back to stride 8, where three heads predict the fracture-centre
+heatmap (logit), the box size (log of width/height in stride cells) and the sub-cell
+centre offset. The image-level fracture logit comes from a separate pooled head on the
+deepest features (average and max pooling).
+
+:class:`Exported` adds the decoding (CenterNet's 3×3 max-pool peak picking, top-K) so
+the ONNX graph gives boxes ``(1, K, 4)`` xyxy in model-input pixels and their scores
+``(1, K)``; Tandem's postprocess applies the threshold, NMS and ``max_boxes``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from training.common import ResNetBackbone
+
+STRIDE = 8
+
+
+def _conv_bn(cin: int, cout: int, stride: int = 1, k: int = 3) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class Detector(nn.Module):
+    """Outputs (heatmap logit (N,1,h,w), size (N,2,h,w), offset (N,2,h,w), image logit (N,1)).
+
+    The backbone is ``training.common.ResNetBackbone`` (stage strides 4, 8, 16, 32).
+    """
+
+    def __init__(self, widths: tuple[int, int, int, int] = (24, 48, 96, 160),
+                 blocks: tuple[int, int, int, int] = (1, 2, 2, 1)) -> None:
+        super().__init__()
+        self.backbone = ResNetBackbone(1, widths, blocks, (1, 2, 2, 2))
+        f = widths[1]
+        self.lat32 = nn.Conv2d(widths[3], f, 1)
+        self.lat16 = nn.Conv2d(widths[2], f, 1)
+        self.lat8 = nn.Conv2d(widths[1], f, 1)
+        self.smooth = _conv_bn(f, f)
+        self.hm = nn.Sequential(_conv_bn(f, f), nn.Conv2d(f, 1, 1))
+        self.wh = nn.Sequential(_conv_bn(f, f), nn.Conv2d(f, 2, 1))
+        self.off = nn.Sequential(_conv_bn(f, f), nn.Conv2d(f, 2, 1))
+        self.cls = nn.Sequential(nn.Dropout(0.2), nn.Linear(2 * widths[3], 1))
+        last_hm = self.hm[1]
+        assert isinstance(last_hm, nn.Conv2d) and last_hm.bias is not None
+        nn.init.constant_(last_hm.bias, -math.log((1 - 0.01) / 0.01))  # prior 0.01 (focal)
+
+    def forward(self, x: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        _, c8, c16, c32 = self.backbone.features(x)
+        p16 = self.lat16(c16) + F.interpolate(self.lat32(c32), size=c16.shape[-2:],
+                                              mode="nearest")
+        p8 = self.smooth(self.lat8(c8) + F.interpolate(p16, size=c8.shape[-2:],
+                                                       mode="nearest"))
+        pooled = torch.cat([c32.mean(dim=(2, 3)), c32.amax(dim=(2, 3))], dim=1)
+        return self.hm(p8), self.wh(p8), self.off(p8), self.cls(pooled)
+
+
+class Exported(nn.Module):
+    """The detector with decoding: ``(boxes (1,K,4) xyxy px, box_scores (1,K), logits (1,1))``.
+
+    ``logits`` is the image-level fracture logit: the pooled head, or (``use_peak``) the
+    highest centre-heatmap logit, whichever validation chose.
+    """
+
+    def __init__(self, net: Detector, top_k: int = 50, use_peak: bool = False) -> None:
+        super().__init__()
+        self.net = net
+        self.top_k = top_k
+        self.use_peak = use_peak
+
+    def forward(self, image: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        hm_logit, wh, off, cls = self.net(image)
+        boxes, scores = decode(hm_logit, wh, off, self.top_k)
+        logits = hm_logit.flatten(1).amax(dim=1, keepdim=True) if self.use_peak else cls
+        return boxes, scores, logits
+
+
+def decode(hm_logit: torch.Tensor, wh: torch.Tensor, off: torch.Tensor, top_k: int
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-K heatmap peaks → boxes (N, K, 4) xyxy in input pixels and scores (N, K)."""
+    n, _, _, w = hm_logit.shape
+    heat = torch.sigmoid(hm_logit)
+    peaks = heat * (F.max_pool2d(heat, 3, 1, 1) == heat).to(heat.dtype)
+    scores, index = torch.topk(peaks.flatten(1), top_k, dim=1)
+    ys = torch.div(index, w, rounding_mode="floor").to(heat.dtype)
+    xs = (index - torch.div(index, w, rounding_mode="floor") * w).to(heat.dtype)
+    gather = index.unsqueeze(1).expand(n, 2, top_k)
+    size = torch.exp(torch.gather(wh.flatten(2), 2, gather).clamp(-4.0, 6.0)) * STRIDE
+    shift = torch.gather(off.flatten(2), 2, gather)
+    cx = (xs + shift[:, 0]) * STRIDE
+    cy = (ys + shift[:, 1]) * STRIDE
+    half_w, half_h = size[:, 0] / 2, size[:, 1] / 2
+    boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=2)
+    return boxes, scores
