@@ -4,12 +4,12 @@ Run on an X display (Qt + VTK need one), from the repository root::
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_ai_screenshots.py
 
-Inputs are real radiographs from ../shared/datasets written as DX DICOM files (a chest
-radiograph; a knee with a distal femur fracture from FracAtlas), analysed by the tiny
-test models of tests/model_factory.py (no trained model exists yet): the heatmap model
-(its heatmap is the image itself, its score follows the brightness) restricted to chests,
-and the boxes model, whose constant box is placed on FracAtlas's fracture label. Data
-and models live in a temporary folder; nothing is written outside docs/screenshots.
+Inputs are real radiographs from ../shared/datasets written as DX DICOM files, analysed
+by Tandem's bundled models (onnx_models/): a Shenzhen chest radiograph with tuberculosis
+from cxr_normality's validation split (CHNCXR_0327_1), and a FracAtlas hand radiograph
+from fracture_boxes' test split (IMG0003374) — both chosen among cases the models get
+right; the model cards show their failures. Data lives in a temporary folder; nothing is
+written outside docs/screenshots.
 """
 
 from __future__ import annotations
@@ -28,34 +28,25 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="tandem-ai-shots-"))
     os.environ["TANDEM_DATA_DIR"] = str(work / "data")
-    os.environ["TANDEM_MODELS_DIR"] = str(work / "models")
     os.environ["TANDEM_LANG"] = "en"
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
 
-    import model_factory
     import pydicom
-    from PIL import Image
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
-    from test_app_ai import CHEST_JPEG, fracture_label, input_box, write_radiograph
+    from test_app_ai import SHARED, fracture_label, write_radiograph
 
     from app.gui import create_application
     from app.main_window import MainWindow
     from app.settings import Settings
     from imaging.db import StudyDatabase
 
-    models = work / "models"
-    size = 256
-    picture, label_box = fracture_label()
-    with Image.open(picture) as im:
-        image_size = (im.height, im.width)
-    model_factory.heatmap_model(models / "test_heatmap", size=128, body_parts=["CHEST"])
-    model_factory.boxes_model(models / "test_boxes", [input_box(image_size, size, label_box)],
-                              [[0.91]], size=size, body_parts=["KNEE", "LEG"])
-    chest = write_radiograph(work / "chest.dcm", CHEST_JPEG, body_part="CHEST", view="PA",
+    chest_jpeg = SHARED / "cxr" / "tb_normal" / "images" / "CHNCXR_0327_1.jpg"
+    hand_jpeg, _ = fracture_label("IMG0003374")
+    chest = write_radiograph(work / "chest.dcm", chest_jpeg, body_part="CHEST", view="PA",
                              patient="CHEST^PA")
-    knee = write_radiograph(work / "knee.dcm", picture, body_part="KNEE", view="AP",
-                            laterality="L", spacing_mm=0.5, patient="KNEE^AP")
+    hand = write_radiograph(work / "hand.dcm", hand_jpeg, body_part="HAND", view="PA",
+                            spacing_mm=0.2, patient="HAND^PA")
 
     app = create_application([])
     db = StudyDatabase(work / "studies.sqlite")
@@ -64,9 +55,7 @@ def main() -> int:
     window.resize(1600, 1000)
     window.show()
     _wait(app, lambda: window.ai_runner.loaded)
-    # The test heatmap is the image itself: the reader's threshold keeps it to the brightest
-    # regions so the grey image stays readable around it.
-    for dicom, name, threshold in ((chest, "ai_heatmap.png", 60), (knee, "ai_boxes.png", 20)):
+    for dicom, name, threshold in ((chest, "ai_heatmap.png", 40), (hand, "ai_boxes.png", 20)):
         window.ai_panel.threshold_slider.setValue(threshold)
         count = len(window._ai_results)
         window.open_paths([dicom], open_first=False)
