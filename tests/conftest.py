@@ -24,3 +24,41 @@ def corpus() -> Path:
         pytest.fail(f"shared DICOM corpus missing at {DICOM_CORPUS} "
                     "(CI has ../shared beside the repo)")
     return DICOM_CORPUS
+
+
+# -- tests of a bundled model (the test module names it in MODEL_ID) ----------------------------
+
+def _model_id(request: pytest.FixtureRequest) -> str:
+    model_id = getattr(request.module, "MODEL_ID", None)
+    if not isinstance(model_id, str):
+        pytest.fail(f"{request.module.__name__} uses a bundled-model fixture without MODEL_ID")
+    return model_id
+
+
+@pytest.fixture(scope="module")
+def entry(request: pytest.FixtureRequest):  # -> inference.registry.ModelEntry
+    """The bundled model ``MODEL_ID`` as the registry sees it (valid or with its problems)."""
+    from inference.registry import ModelRegistry
+
+    return ModelRegistry([REPO / "onnx_models"]).get(_model_id(request))
+
+
+@pytest.fixture(scope="module")
+def manifest(entry):  # -> inference.manifest.ModelManifest
+    assert entry.manifest is not None, entry.problems
+    return entry.manifest
+
+
+@pytest.fixture(scope="module")
+def engine():  # -> inference.engine.AnalysisEngine over the bundled models
+    from inference.engine import AnalysisEngine
+    from inference.registry import ModelRegistry
+
+    return AnalysisEngine(ModelRegistry([REPO / "onnx_models"]))
+
+
+@pytest.fixture(scope="module")
+def session(entry):  # -> a bare onnxruntime.InferenceSession of the bundled model
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(entry.model_path), providers=["CPUExecutionProvider"])

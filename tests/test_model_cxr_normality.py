@@ -24,7 +24,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 from inference.engine import AnalysisEngine
 from inference.manifest import ModelManifest, ScoreOutput
 from inference.postprocess import calibrated_probabilities
-from inference.registry import ModelEntry, ModelRegistry
+from inference.registry import ModelEntry
 from inference.source import SourceImage, load_sources, source_from_picture
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,27 +47,6 @@ TB = ["p11.jpg", "p20.jpg", "px11.jpg", "px13.jpg", "MCUCXR_0162_1.jpg", "MCUCXR
       "CHNCXR_0327_1.jpg", "CHNCXR_0329_1.jpg", "CHNCXR_0333_1.jpg", "CHNCXR_0346_1.jpg"]
 MIN_SAMPLE_AUC = 0.75  # measured 0.845 on this sample; tb_normal validation AUC 0.89 (card)
 WRAPPED = "CHNCXR_0010_0.jpg"
-
-
-@pytest.fixture(scope="module")
-def entry() -> ModelEntry:
-    return ModelRegistry([REPO / "onnx_models"]).get(MODEL_ID)
-
-
-@pytest.fixture(scope="module")
-def manifest(entry: ModelEntry) -> ModelManifest:
-    assert entry.manifest is not None, entry.problems
-    return entry.manifest
-
-
-@pytest.fixture(scope="module")
-def engine() -> AnalysisEngine:
-    return AnalysisEngine(ModelRegistry([REPO / "onnx_models"]))
-
-
-@pytest.fixture(scope="module")
-def session(entry: ModelEntry) -> ort.InferenceSession:
-    return ort.InferenceSession(str(entry.model_path), providers=["CPUExecutionProvider"])
 
 
 def _score(manifest: ModelManifest, session: ort.InferenceSession, grey: np.ndarray) -> float:

@@ -23,7 +23,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 from inference.engine import AnalysisEngine
 from inference.manifest import ModelManifest, ScoreOutput
 from inference.postprocess import calibrated_probabilities
-from inference.registry import ModelEntry, ModelRegistry
+from inference.registry import ModelEntry
 from inference.results import AnalysisResult
 from inference.source import SourceImage, load_sources, source_from_picture
 
@@ -38,27 +38,6 @@ MODEL_ID = "fracture_boxes"
 DX_STORAGE = UID("1.2.840.10008.5.1.4.1.1.1.1")  # Digital X-Ray Image Storage - For Presentation
 MIN_SAMPLE_AUC = 0.65  # 0.73 measured on this sample (test AUC 0.79 in the card)
 MIN_FRACTURES_FOUND = 8  # of 27 fractured films (11 measured): a box at an operating point hits
-
-
-@pytest.fixture(scope="module")
-def entry() -> ModelEntry:
-    return ModelRegistry([REPO / "onnx_models"]).get(MODEL_ID)
-
-
-@pytest.fixture(scope="module")
-def manifest(entry: ModelEntry) -> ModelManifest:
-    assert entry.manifest is not None, entry.problems
-    return entry.manifest
-
-
-@pytest.fixture(scope="module")
-def engine() -> AnalysisEngine:
-    return AnalysisEngine(ModelRegistry([REPO / "onnx_models"]))
-
-
-@pytest.fixture(scope="module")
-def session(entry: ModelEntry) -> ort.InferenceSession:
-    return ort.InferenceSession(str(entry.model_path), providers=["CPUExecutionProvider"])
 
 
 @pytest.fixture(scope="module")

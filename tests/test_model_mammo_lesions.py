@@ -23,7 +23,7 @@ from imaging.header import read_header
 from imaging.loader import load_image
 from inference.engine import AnalysisEngine
 from inference.manifest import ScoreOutput
-from inference.registry import ModelEntry, ModelRegistry
+from inference.registry import ModelEntry
 from inference.results import AnalysisResult
 from inference.source import source_from_picture, source_from_stack
 from training.common import prepared_grey, roc_auc
@@ -44,16 +44,6 @@ SAMPLE_MIN_HITS = 6
 # A right (odd) and a left (even) film of fold 0 whose top box sits on its MIAS lesion.
 RIGHT_FILM, LEFT_FILM = "mdb063", "mdb158"
 MG_MLO_CHECK = "mdb063"  # the film wrapped into a DICOM
-
-
-@pytest.fixture(scope="module")
-def entry() -> ModelEntry:
-    return ModelRegistry([REPO / "onnx_models"]).get(MODEL_ID)
-
-
-@pytest.fixture(scope="module")
-def engine() -> AnalysisEngine:
-    return AnalysisEngine(ModelRegistry([REPO / "onnx_models"]))
 
 
 @pytest.fixture(scope="module")
