@@ -20,11 +20,10 @@ import model_factory
 import numpy as np
 import pytest
 from PIL import Image
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QLabel
+from radiographs import dicom_from_picture
 from test_app_gui import display, qapp  # noqa: F401  (the X display and Tandem's QApplication)
 
 pytestmark = pytest.mark.gui
@@ -34,7 +33,6 @@ CHEST_JPEG = SHARED / "cxr" / "tb_normal" / "images" / "CHNCXR_0004_0.jpg"
 FRACATLAS = SHARED / "fracture" / "fracatlas"
 FRACTURE_ID = "IMG0002390"  # AP knee, distal femur fracture, one box
 CT3 = SHARED / "dicom" / "dcmqi" / "ct-3slice"
-DX_STORAGE = UID("1.2.840.10008.5.1.4.1.1.1.1")  # Digital X-Ray Image Storage - For Presentation
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -43,32 +41,9 @@ def write_radiograph(path: Path, picture: Path, *, body_part: str, view: str,
                      laterality: str = "", spacing_mm: float = 0.7,
                      patient: str = "TEST^RADIOGRAPH") -> Path:
     """A 12-bit DX (MONOCHROME2, ImagerPixelSpacing) DICOM file made from an 8-bit picture."""
-    grey = np.asarray(Image.open(picture).convert("L"), dtype=np.uint16) * 16
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = DX_STORAGE
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = DX_STORAGE, meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.PatientName, ds.PatientID, ds.PatientSex = patient, "AI-" + picture.stem, "O"
-    ds.PatientBirthDate, ds.StudyDate, ds.StudyTime = "19700101", "20250312", "101500"
-    ds.AccessionNumber, ds.StudyID, ds.SeriesNumber, ds.InstanceNumber = "", "1", 1, 1
-    ds.StudyDescription = f"{body_part} {view}"
-    ds.Modality, ds.PresentationIntentType = "DX", "FOR PRESENTATION"
-    ds.ImageType = ["ORIGINAL", "PRIMARY"]
-    ds.BodyPartExamined, ds.ViewPosition = body_part, view
-    ds.ImageLaterality = laterality
-    ds.PatientOrientation = ["L", "F"]
-    ds.ImagerPixelSpacing = [spacing_mm, spacing_mm]
-    ds.Rows, ds.Columns = grey.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.WindowCenter, ds.WindowWidth = 2048, 4096
-    ds.PixelData = grey.tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path
+    return dicom_from_picture(picture, path, body_part=body_part, view=view,
+                              laterality=laterality, twelve_bit=True, spacing_mm=spacing_mm,
+                              orientation=("L", "F"), patient=patient)
 
 
 def fracture_label(image_id: str = FRACTURE_ID) -> tuple[Path, tuple[float, float, float, float]]:

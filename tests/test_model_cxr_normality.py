@@ -17,13 +17,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-from PIL import Image
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+from radiographs import dicom_from_picture, training_score
 
 from inference.engine import AnalysisEngine
-from inference.manifest import ModelManifest, ScoreOutput
-from inference.postprocess import calibrated_probabilities
+from inference.manifest import ModelManifest
 from inference.registry import ModelEntry
 from inference.source import SourceImage, load_sources, source_from_picture
 
@@ -36,7 +33,6 @@ MODEL_ID = "cxr_normality"
 CXR = REPO.parent / "shared" / "datasets" / "cxr"
 TB_NORMAL = CXR / "tb_normal" / "images"
 FRACATLAS = REPO.parent / "shared" / "datasets" / "fracture" / "fracatlas" / "images"
-DX_STORAGE = UID("1.2.840.10008.5.1.4.1.1.1.1")  # Digital X-Ray Image Storage - For Presentation
 
 # tb_normal validation images of the shipped model (4 + 4 per site where the split has them;
 # Montgomery's validation part holds only 3 normal and 2 TB films). See MODEL_CARD.md.
@@ -49,16 +45,6 @@ MIN_SAMPLE_AUC = 0.75  # measured 0.845 on this sample; tb_normal validation AUC
 WRAPPED = "CHNCXR_0010_0.jpg"
 
 
-def _score(manifest: ModelManifest, session: ort.InferenceSession, grey: np.ndarray) -> float:
-    """Training's view: the prepared grey square, normalised, through ONNX Runtime."""
-    norm = manifest.input.preprocess.normalize
-    tensor = ((grey - np.float32(norm.mean)) / np.float32(norm.std))[None, None]
-    logits = session.run(["logits"], {"image": tensor.astype(np.float32)})[0]
-    out = next(o for o in manifest.outputs if isinstance(o, ScoreOutput))
-    return float(calibrated_probabilities(logits.reshape(-1), out.activation,
-                                          out.calibration)[0])
-
-
 def test_model_folder_is_valid(entry: ModelEntry, manifest: ModelManifest) -> None:
     assert entry.valid, entry.problems  # the registry checked size, sha256, graph and card
     assert manifest.input.preprocess.recipe == "xray_letterbox_v1"
@@ -69,38 +55,9 @@ def test_model_folder_is_valid(entry: ModelEntry, manifest: ModelManifest) -> No
 def test_separates_tb_from_normal_on_validation_sample(
         manifest: ModelManifest, session: ort.InferenceSession) -> None:
     paths = [TB_NORMAL / n for n in NORMAL + TB]
-    scores = [_score(manifest, session, prepared_grey(p, manifest.input)) for p in paths]
+    scores = [training_score(manifest, session, prepared_grey(p, manifest.input)) for p in paths]
     labels = [0] * len(NORMAL) + [1] * len(TB)
     assert roc_auc(np.array(labels), np.array(scores)) > MIN_SAMPLE_AUC
-
-
-def _wrap_as_dicom(picture: Path, path: Path, *, monochrome1: bool) -> Path:
-    """An 8-bit DX chest PA whose window maps stored values 0–255 exactly onto grey 0–1
-    (LINEAR_EXACT, centre 127.5, width 255), like the JPEG's full-range window."""
-    grey = np.asarray(Image.open(picture).convert("L"), dtype=np.uint8)
-    if monochrome1:
-        grey = 255 - grey
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = DX_STORAGE
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = DX_STORAGE, meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.PatientName, ds.PatientID, ds.PatientAge = "TEST^CHEST", "CXR-1", "045Y"
-    ds.StudyDate, ds.SeriesNumber, ds.InstanceNumber = "20250312", 1, 1
-    ds.Modality, ds.PresentationIntentType = "DX", "FOR PRESENTATION"
-    ds.ImageType = ["ORIGINAL", "PRIMARY"]
-    ds.BodyPartExamined, ds.ViewPosition = "CHEST", "PA"
-    ds.Rows, ds.Columns = grey.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME1" if monochrome1 else "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.WindowCenter, ds.WindowWidth, ds.VOILUTFunction = 127.5, 255, "LINEAR_EXACT"
-    ds.PixelData = grey.tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path
 
 
 @pytest.mark.parametrize("monochrome1", [False, True])
@@ -108,12 +65,13 @@ def test_dicom_scores_like_the_training_jpeg(
         tmp_path: Path, manifest: ModelManifest, session: ort.InferenceSession,
         engine: AnalysisEngine, monochrome1: bool) -> None:
     picture = TB_NORMAL / WRAPPED
-    dicom = _wrap_as_dicom(picture, tmp_path / "chest.dcm", monochrome1=monochrome1)
+    dicom = dicom_from_picture(picture, tmp_path / "chest.dcm", body_part="CHEST", view="PA",
+                               monochrome1=monochrome1)
     sources = list(load_sources([dicom]))  # the product path: imaging load, source_from_stack
     assert len(sources) == 1 and isinstance(sources[0], SourceImage), sources
     result = engine.analyze(sources[0], MODEL_ID)
     assert result.applicable and not result.reason, result.reason
-    jpeg_score = _score(manifest, session, prepared_grey(picture, manifest.input))
+    jpeg_score = training_score(manifest, session, prepared_grey(picture, manifest.input))
     assert abs(result.case_scores[0].probability - jpeg_score) < 1e-3
 
 

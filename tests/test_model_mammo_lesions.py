@@ -13,16 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import pydicom
 import pytest
-from PIL import Image
-from pydicom.dataset import FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+from radiographs import dicom_from_picture, training_score
 
 from imaging.header import read_header
 from imaging.loader import load_image
 from inference.engine import AnalysisEngine
-from inference.manifest import ScoreOutput
 from inference.registry import ModelEntry
 from inference.results import AnalysisResult
 from inference.source import source_from_picture, source_from_stack
@@ -105,30 +101,6 @@ def test_sample_separates_films_and_finds_lesions(
     assert found >= SAMPLE_MIN_HITS, f"{found} of {total} lesions hit"
 
 
-def _wrap_as_dicom(jpeg: Path, laterality: str, view: str, folder: Path) -> Path:
-    """The JPEG's pixels as an 8-bit MG DICOM with an identity LINEAR_EXACT window."""
-    pixels = np.asarray(Image.open(jpeg).convert("L"), dtype=np.uint8)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.1.2")  # digital mammography
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = pydicom.Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.PatientID, ds.PatientName, ds.Modality = "MIAS", "MIAS^Test", "MG"
-    ds.BodyPartExamined, ds.ViewPosition, ds.ImageLaterality = "BREAST", view, laterality
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.WindowCenter, ds.WindowWidth, ds.VOILUTFunction = 127.5, 255, "LINEAR_EXACT"
-    ds.PixelData = pixels.tobytes()
-    path = folder / f"{jpeg.stem}_{view}.dcm"
-    ds.save_as(path, enforce_file_format=True)
-    return path
-
-
 def test_dicom_wrap_scores_like_training_pixels(
         entry: ModelEntry, engine: AnalysisEngine, labels: dict[str, list[dict[str, str]]],
         tmp_path: Path) -> None:
@@ -136,24 +108,23 @@ def test_dicom_wrap_scores_like_training_pixels(
     assert manifest is not None
     jpeg = MIAS / "images" / f"{MG_MLO_CHECK}.jpg"
     side = labels[MG_MLO_CHECK][0]["side"]
-    stack = load_image(read_header(_wrap_as_dicom(jpeg, side, "MLO", tmp_path)))
+    stack = load_image(read_header(_mammogram(jpeg, side, "MLO", tmp_path)))
     result = engine.analyze(source_from_stack(stack), MODEL_ID)
     assert result.applicable and not result.reason, result.reason
     # The training path: the product's preprocessing of the JPEG, the ONNX graph, calibration.
-    spec = manifest.input
-    norm = spec.preprocess.normalize
-    grey = prepared_grey(jpeg, spec)
     session = ort.InferenceSession(str(entry.model_path), providers=["CPUExecutionProvider"])
-    x = ((grey - norm.mean) / norm.std).astype(np.float32)[None, None]
-    out = next(o for o in manifest.outputs if isinstance(o, ScoreOutput))
-    logit = float(session.run([out.name], {spec.name: x})[0].ravel()[0])
-    temperature = out.calibration.temperature or 1.0
-    expected = 1.0 / (1.0 + np.exp(-logit / temperature))
+    expected = training_score(manifest, session, prepared_grey(jpeg, manifest.input))
     assert abs(result.case_scores[0].probability - expected) < 1e-3
     # A CC view is refused by the applicability gate (the model only knows MLO films).
-    cc = load_image(read_header(_wrap_as_dicom(jpeg, side, "CC", tmp_path)))
+    cc = load_image(read_header(_mammogram(jpeg, side, "CC", tmp_path)))
     refused = engine.analyze(source_from_stack(cc), MODEL_ID)
     assert not refused.applicable and not refused.case_scores
+
+
+def _mammogram(jpeg: Path, laterality: str, view: str, folder: Path) -> Path:
+    """The film's pixels as an 8-bit MG DICOM with an identity window."""
+    return dicom_from_picture(jpeg, folder / f"{jpeg.stem}_{view}.dcm", modality="MG",
+                              body_part="BREAST", view=view, laterality=laterality)
 
 
 @pytest.mark.parametrize("ref", [RIGHT_FILM, LEFT_FILM])
