@@ -33,7 +33,7 @@ from training.fracture_eval import (
     sensitivity_at,
     threshold_for,
 )
-from training.fracture_net import STRIDE, Detector, Exported, decode
+from training.fracture_net import Detector, Exported, centre_targets, decode, focal_loss
 
 MODEL_ID = "fracture_boxes"
 REPO = Path(__file__).resolve().parents[1]
@@ -86,41 +86,6 @@ def augment(x: torch.Tensor, boxes: list[np.ndarray], rng: np.random.Generator
         kept = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) >= 0.4 * area
         out.append(b[kept])
     return x, out
-
-
-def targets(boxes: list[np.ndarray], size: int
-            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Gaussian centre heatmap (N,1,h,w), log-size (N,2,h,w), offset (N,2,h,w), mask (N,1,h,w)."""
-    h = size // STRIDE
-    n = len(boxes)
-    heat = np.zeros((n, 1, h, h), np.float32)
-    wh = np.zeros((n, 2, h, h), np.float32)
-    off = np.zeros((n, 2, h, h), np.float32)
-    mask = np.zeros((n, 1, h, h), np.float32)
-    grid = np.arange(h, dtype=np.float32)
-    for i, bs in enumerate(boxes):
-        for x0, y0, x1, y1 in bs:
-            cx, cy = (x0 + x1) / 2 / STRIDE, (y0 + y1) / 2 / STRIDE
-            w, hh = max(x1 - x0, 1.0) / STRIDE, max(y1 - y0, 1.0) / STRIDE
-            ix, iy = min(int(cx), h - 1), min(int(cy), h - 1)
-            sx, sy = max(w / 6, 0.6), max(hh / 6, 0.6)
-            g = np.exp(-((grid[None, :] - ix) ** 2) / (2 * sx**2)
-                       - ((grid[:, None] - iy) ** 2) / (2 * sy**2))
-            heat[i, 0] = np.maximum(heat[i, 0], g)
-            wh[i, :, iy, ix] = np.log(w), np.log(hh)
-            off[i, :, iy, ix] = cx - ix, cy - iy
-            mask[i, 0, iy, ix] = 1.0
-    return (torch.from_numpy(heat), torch.from_numpy(wh), torch.from_numpy(off),
-            torch.from_numpy(mask))
-
-
-def focal_loss(logit: torch.Tensor, heat: torch.Tensor) -> torch.Tensor:
-    """CenterNet's penalty-reduced focal loss, normalised by the number of centres."""
-    p = torch.sigmoid(logit).clamp(1e-4, 1 - 1e-4)
-    pos = heat.eq(1).float()
-    pos_loss = -torch.log(p) * (1 - p) ** 2 * pos
-    neg_loss = -torch.log(1 - p) * p**2 * (1 - heat) ** 4 * (1 - pos)
-    return (pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1.0)
 
 
 # --------------------------------------------------------------------------- training
@@ -190,7 +155,7 @@ def train(items: list[Item], greys: np.ndarray, boxes: list[np.ndarray], val: li
             pick = rng.choice(train_idx, args.batch, p=weights)
             x = torch.from_numpy(greys[pick].astype(np.float32))[:, None]
             x, bs = augment(x, [boxes[i].copy() for i in pick], rng)
-            heat, wh, off, mask = targets(bs, x.shape[-1])
+            heat, wh, off, mask = centre_targets(bs, x.shape[-1])
             label = torch.tensor([float(items[i].fractured) for i in pick])
             dev = args.device
             hm_p, wh_p, off_p, cls_p = net(normalise(x).to(dev))

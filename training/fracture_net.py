@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -101,3 +102,43 @@ def decode(hm_logit: torch.Tensor, wh: torch.Tensor, off: torch.Tensor, top_k: i
     half_w, half_h = size[:, 0] / 2, size[:, 1] / 2
     boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=2)
     return boxes, scores
+
+
+def centre_targets(boxes: list[np.ndarray], size: int, *, sigma_div: float = 6.0,
+                   sigma_min: float = 0.6) -> tuple[torch.Tensor, ...]:
+    """CenterNet targets for boxes in model-input pixels: Gaussian centre heatmap (N,1,h,w)
+    with σ = max(box size / ``sigma_div``, ``sigma_min``) cells, log-size (N,2,h,w), sub-cell
+    offset (N,2,h,w) and centre mask (N,1,h,w)."""
+    h = size // STRIDE
+    n = len(boxes)
+    heat = np.zeros((n, 1, h, h), np.float32)
+    wh = np.zeros((n, 2, h, h), np.float32)
+    off = np.zeros((n, 2, h, h), np.float32)
+    mask = np.zeros((n, 1, h, h), np.float32)
+    grid = np.arange(h, dtype=np.float32)
+    for i, bs in enumerate(boxes):
+        for x0, y0, x1, y1 in bs:
+            cx, cy = (x0 + x1) / 2 / STRIDE, (y0 + y1) / 2 / STRIDE
+            w, hh = max(x1 - x0, 1.0) / STRIDE, max(y1 - y0, 1.0) / STRIDE
+            ix, iy = min(max(int(cx), 0), h - 1), min(max(int(cy), 0), h - 1)
+            sx, sy = max(w / sigma_div, sigma_min), max(hh / sigma_div, sigma_min)
+            g = np.exp(-((grid[None, :] - ix) ** 2) / (2 * sx**2)
+                       - ((grid[:, None] - iy) ** 2) / (2 * sy**2))
+            heat[i, 0] = np.maximum(heat[i, 0], g)
+            wh[i, :, iy, ix] = np.log(w), np.log(hh)
+            off[i, :, iy, ix] = cx - ix, cy - iy
+            mask[i, 0, iy, ix] = 1.0
+    return tuple(torch.from_numpy(a) for a in (heat, wh, off, mask))
+
+
+def focal_loss(logit: torch.Tensor, heat: torch.Tensor,
+               weight: torch.Tensor | None = None) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss (negatives optionally weighted per cell),
+    normalised by the number of centres."""
+    p = torch.sigmoid(logit).clamp(1e-4, 1 - 1e-4)
+    pos = heat.eq(1).float()
+    pos_loss = -torch.log(p) * (1 - p) ** 2 * pos
+    neg_loss = -torch.log(1 - p) * p**2 * (1 - heat) ** 4 * (1 - pos)
+    if weight is not None:
+        neg_loss = neg_loss * weight
+    return (pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1.0)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from training.fracture_net import STRIDE, Detector, decode
+from training.fracture_net import STRIDE, Detector, centre_targets, decode, focal_loss
 from training.mammo_data import Film
 
 TOP_K = 50
@@ -85,27 +85,11 @@ def targets(boxes: list[np.ndarray], ignore: list[np.ndarray], unlocated: list[b
     The weight is 0 inside ignore boxes (grown by half their size) and over the whole map of
     a film with an unlocated abnormality; 1 elsewhere.
     """
+    # MIAS centres are a radiologist's circle: a wider peak than CenterNet's size / 6.
+    heat, wh, off, mask = centre_targets(boxes, size, sigma_div=4.0, sigma_min=0.8)
     h = size // STRIDE
-    n = len(boxes)
-    heat = np.zeros((n, 1, h, h), np.float32)
-    wh = np.zeros((n, 2, h, h), np.float32)
-    off = np.zeros((n, 2, h, h), np.float32)
-    mask = np.zeros((n, 1, h, h), np.float32)
-    weight = np.ones((n, 1, h, h), np.float32)
-    grid = np.arange(h, dtype=np.float32)
-    for i, bs in enumerate(boxes):
-        for x0, y0, x1, y1 in bs:
-            cx, cy = (x0 + x1) / 2 / STRIDE, (y0 + y1) / 2 / STRIDE
-            w, hh = max(x1 - x0, 1.0) / STRIDE, max(y1 - y0, 1.0) / STRIDE
-            ix, iy = min(max(int(cx), 0), h - 1), min(max(int(cy), 0), h - 1)
-            # MIAS centres are a radiologist's circle: a wider peak than CenterNet's w/6.
-            sx, sy = max(w / 4, 0.8), max(hh / 4, 0.8)
-            g = np.exp(-((grid[None, :] - ix) ** 2) / (2 * sx**2)
-                       - ((grid[:, None] - iy) ** 2) / (2 * sy**2))
-            heat[i, 0] = np.maximum(heat[i, 0], g)
-            wh[i, :, iy, ix] = np.log(w), np.log(hh)
-            off[i, :, iy, ix] = cx - ix, cy - iy
-            mask[i, 0, iy, ix] = 1.0
+    weight = np.ones((len(boxes), 1, h, h), np.float32)
+    for i in range(len(boxes)):
         for x0, y0, x1, y1 in ignore[i]:
             gx, gy = (x1 - x0) / 2, (y1 - y0) / 2
             c0, c1 = int(max(0, (x0 - gx) // STRIDE)), int(min(h, math.ceil((x1 + gx) / STRIDE)))
@@ -113,17 +97,8 @@ def targets(boxes: list[np.ndarray], ignore: list[np.ndarray], unlocated: list[b
             weight[i, 0, r0:r1, c0:c1] = 0.0
         if unlocated[i]:
             weight[i] = 0.0
-    weight = np.maximum(weight, (heat == 1).astype(np.float32))  # centres always count
-    return tuple(torch.from_numpy(a) for a in (heat, wh, off, mask, weight))
-
-
-def focal_loss(logit: torch.Tensor, heat: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """CenterNet's penalty-reduced focal loss with a per-cell weight, over the centre count."""
-    p = torch.sigmoid(logit).clamp(1e-4, 1 - 1e-4)
-    pos = heat.eq(1).float()
-    pos_loss = -torch.log(p) * (1 - p) ** 2 * pos
-    neg_loss = -torch.log(1 - p) * p**2 * (1 - heat) ** 4 * (1 - pos) * weight
-    return (pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1.0)
+    weight = np.maximum(weight, (heat.numpy() == 1).astype(np.float32))  # centres always count
+    return heat, wh, off, mask, torch.from_numpy(weight)
 
 
 def sample_weights(films: list[Film]) -> np.ndarray:
