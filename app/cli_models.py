@@ -12,16 +12,14 @@ from typing import Any
 
 from app.cli import print_json
 from inference.manifest import RESEARCH_STATUS
-from inference.registry import ModelEntry, ModelRegistry, sha256_of
+from inference.registry import ModelEntry, ModelRegistry, default_roots, sha256_of
 from inference.session import available_providers
 
 
 def model_registry(models_dir: Path | None) -> ModelRegistry:
     """The default registry, with ``models_dir`` (if given) searched before its roots."""
-    default = ModelRegistry.default()
-    if models_dir is None:
-        return default
-    return ModelRegistry([models_dir, *default.roots])
+    extra = [] if models_dir is None else [models_dir]
+    return ModelRegistry([*extra, *default_roots()])
 
 
 def run_models(*, as_json: bool, models_dir: Path | None = None) -> int:

@@ -76,11 +76,11 @@ def bench_models(repeats: int) -> list[dict[str, object]]:
 
     from inference.engine import AnalysisEngine
     from inference.preprocess import prepare
-    from inference.registry import ModelRegistry
+    from inference.registry import ModelRegistry, default_roots
     from inference.session import _session_options, available_providers
     from inference.source import SourceImage, load_sources
 
-    registry = ModelRegistry([*ModelRegistry.default().roots, _models_folder()])
+    registry = ModelRegistry([*default_roots(), _models_folder()])
     sources: dict[str, tuple[SourceImage, float]] = {}
     for name, path in INPUTS.items():
         file = _first_file(path)

@@ -162,13 +162,8 @@ class ModelRegistry:
 
     @classmethod
     def default(cls) -> ModelRegistry:
-        """Bundled ``onnx_models/``, then ``$TANDEM_MODELS_DIR``, then the user data folder."""
-        roots = [Path(__file__).resolve().parents[1] / "onnx_models"]
-        override = os.environ.get(MODELS_DIR_ENV, "").strip()
-        if override:
-            roots.append(Path(override).expanduser())
-        roots.append(data_dir() / "models")
-        return cls([r for r in roots if r.is_dir()])
+        """The models of :func:`default_roots`."""
+        return cls(default_roots())
 
     def entries(self) -> list[ModelEntry]:
         """Every model folder, disabled ones included, sorted by id (winner first)."""
@@ -264,3 +259,13 @@ def _model_folders(root: Path) -> list[Path]:
     return [p for p in children
             if (p / MANIFEST_NAME).exists() or any(p.glob("*.onnx"))]
 
+
+def default_roots() -> list[Path]:
+    """Bundled ``onnx_models/``, then ``$TANDEM_MODELS_DIR``, then the user data folder
+    (those that exist), in search order."""
+    roots = [Path(__file__).resolve().parents[1] / "onnx_models"]
+    override = os.environ.get(MODELS_DIR_ENV, "").strip()
+    if override:
+        roots.append(Path(override).expanduser())
+    roots.append(data_dir() / "models")
+    return [r for r in roots if r.is_dir()]
