@@ -1,8 +1,10 @@
 """The ``tandem`` command: the GUI by default, and headless subcommands on the same code paths.
 
 ``tandem [PATH...]`` starts the workstation (opening PATH); ``tandem inspect|import|render``
-print or write what the GUI would show and ``tandem models|analyze`` list and run the local AI
-models, so tests, benchmarks and scripts drive the product.
+print or write what the GUI would show, ``tandem models|analyze`` list and run the local AI
+models, and ``tandem reading|compare|export|audit`` give the double read (the radiologist's reading,
+its concordance with the AI, SR/PDF exports, the practice audit), so tests, benchmarks and scripts
+drive the product.
 Heavy modules (Qt, VTK, decoders) are imported inside each command, so ``tandem --version``
 and ``tandem inspect`` start fast and never need a display.
 """
@@ -16,7 +18,8 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-SUBCOMMANDS = ("inspect", "import", "render", "models", "analyze")
+SUBCOMMANDS = ("inspect", "import", "render", "models", "analyze", "reading", "compare", "export",
+               "audit")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +92,10 @@ def _run_subcommand(args: list[str]) -> int:
                            help="write each heatmap as <key>.npy and a colour <key>.png")
     p_analyze.add_argument("--models-dir", type=Path, help="also look for models here (first)")
 
+    _add_reading_parsers(sub)
     opts = parser.parse_args(args)
+    if opts.command in ("reading", "compare", "export", "audit"):
+        return _run_reading_command(opts)
     if opts.command == "models":
         from app.cli_models import run_models
 
@@ -111,6 +117,55 @@ def _run_subcommand(args: list[str]) -> int:
     from app.cli_render import run_render
 
     return run_render(opts)
+
+
+def _add_reading_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    study_help = "Study Instance UID, a unique prefix of it, or a DICOM file/folder (imported)"
+    p_reading = sub.add_parser("reading", help="the radiologist's reading of a study")
+    reading_sub = p_reading.add_subparsers(dest="reading_command", required=True)
+    p_show = reading_sub.add_parser("show", help="print every version of the study's reading")
+    p_show.add_argument("study", help=study_help)
+    p_show.add_argument("--json", action="store_true", help="print JSON")
+    p_rimport = reading_sub.add_parser("import", help="store a reading given as JSON")
+    p_rimport.add_argument("study", help=study_help)
+    p_rimport.add_argument("file", type=Path, help="reading JSON (schema tandem.reading/1)")
+    p_rimport.add_argument("--reader", help="reader name (default: the JSON's)")
+    p_compare = sub.add_parser("compare", help="the AI's findings against the newest reading")
+    p_compare.add_argument("study", help=study_help)
+    p_compare.add_argument("--json", action="store_true", help="print JSON")
+    p_compare.add_argument("--models-dir", type=Path, help="also look for models here (first)")
+    p_export = sub.add_parser("export", help="DICOM SR/GSPS and a PDF report of the reading")
+    p_export.add_argument("study", help=study_help)
+    p_export.add_argument("--sr", type=Path, dest="sr_dir", metavar="DIR",
+                          help="write the SR (reader, AI; CAD SR for mammography) here")
+    p_export.add_argument("--no-gsps", action="store_true", help="do not write a GSPS of the marks")
+    p_export.add_argument("--pdf", type=Path, metavar="FILE", help="write the one-page report")
+    p_export.add_argument("--lang", default="fr", choices=["fr", "en"], help="report language")
+    p_export.add_argument("--models-dir", type=Path, help="also look for models here (first)")
+    p_audit = sub.add_parser("audit", help="the practice's double-reading audit")
+    p_audit.add_argument("--since", help="first day (YYYY-MM-DD)")
+    p_audit.add_argument("--until", help="last day (YYYY-MM-DD)")
+    p_audit.add_argument("--csv", type=Path, dest="csv_path", metavar="FILE",
+                         help="write one row per case and model")
+    p_audit.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _run_reading_command(opts: argparse.Namespace) -> int:
+    if opts.command == "reading":
+        from app.cli_reading import run_reading_import, run_reading_show
+        if opts.reading_command == "show":
+            return run_reading_show(opts.study, as_json=opts.json)
+        return run_reading_import(opts.study, opts.file, reader=opts.reader)
+    if opts.command == "compare":
+        from app.cli_compare import run_compare
+        return run_compare(opts.study, as_json=opts.json, models_dir=opts.models_dir)
+    if opts.command == "export":
+        from app.cli_export import run_export
+        return run_export(opts.study, sr_dir=opts.sr_dir, pdf=opts.pdf, gsps=not opts.no_gsps,
+                          lang=opts.lang, models_dir=opts.models_dir)
+    from app.cli_audit import run_audit
+    return run_audit(since=opts.since, until=opts.until, csv_path=opts.csv_path,
+                     as_json=opts.json)
 
 
 def print_json(value: object) -> None:
