@@ -59,6 +59,7 @@ class Box:
     slice_index: int | None = None
     ai: bool = True
     text: str | None = None  # the caller's own caption (e.g. "Fracture 91 %"), else label + score
+    badge: str = ""  # a short tag on the box's corner (e.g. "!" for an AI-only possible miss)
 
     @property
     def caption(self) -> str:

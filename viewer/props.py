@@ -10,9 +10,12 @@ from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
 from vtkmodules.vtkRenderingCore import (
     vtkActor,
+    vtkActor2D,
+    vtkCoordinate,
     vtkImageSlice,
     vtkImageSliceMapper,
     vtkPolyDataMapper,
+    vtkPolyDataMapper2D,
     vtkTextActor,
 )
 
@@ -85,21 +88,25 @@ def image_prop(data: vtkImageData) -> vtkImageSlice:
     return prop
 
 
-def polyline_actor(lines: Sequence[Sequence[World]], color: tuple[float, float, float],
-                   width: float = 2.0) -> vtkActor:
-    """One actor drawing each point sequence of ``lines`` as an open polyline."""
+def _polylines(lines: Sequence[Sequence[Sequence[float]]]) -> vtkPolyData:
     points = vtkPoints()
     cells = vtkCellArray()
     for line in lines:
         ids = []
         for p in line:
-            ids.append(points.InsertNextPoint(*p))
+            ids.append(points.InsertNextPoint(p[0], p[1], p[2] if len(p) > 2 else 0.0))
         cells.InsertNextCell(len(ids), ids)
     poly = vtkPolyData()
     poly.SetPoints(points)
     poly.SetLines(cells)
+    return poly
+
+
+def polyline_actor(lines: Sequence[Sequence[World]], color: tuple[float, float, float],
+                   width: float = 2.0) -> vtkActor:
+    """One actor drawing each point sequence of ``lines`` as an open polyline."""
     mapper = vtkPolyDataMapper()
-    mapper.SetInputData(poly)
+    mapper.SetInputData(_polylines(lines))
     actor = vtkActor()
     actor.SetMapper(mapper)
     prop = actor.GetProperty()
@@ -109,17 +116,56 @@ def polyline_actor(lines: Sequence[Sequence[World]], color: tuple[float, float, 
     return actor
 
 
+def screen_glyph(lines: Sequence[Sequence[tuple[float, float]]], at: World,
+                 color: tuple[float, float, float], width: float = 2.0,
+                 layer: int = 0) -> vtkActor2D:
+    """Polylines given in display pixels around a world point: a symbol that follows pan and
+    zoom but keeps its size on screen. Higher ``layer`` numbers are drawn on top."""
+    mapper = vtkPolyDataMapper2D()
+    mapper.SetInputData(_polylines(lines))
+    actor = vtkActor2D()
+    actor.SetMapper(mapper)
+    coordinate = actor.GetPositionCoordinate()
+    coordinate.SetCoordinateSystemToWorld()
+    coordinate.SetValue(*at)
+    actor.SetLayerNumber(layer)
+    prop = actor.GetProperty()
+    prop.SetColor(*color)
+    prop.SetLineWidth(width)
+    return actor
+
+
 def world_text(text: str, at: World, color: tuple[float, float, float],
-               size: int = 14) -> vtkTextActor:
-    """A screen-aligned text anchored at a world point (follows pan and zoom)."""
+               size: int = 14, offset_px: tuple[float, float] = (0.0, 0.0)) -> vtkTextActor:
+    """A screen-aligned text anchored at a world point (follows pan and zoom), its lower-left
+    corner ``offset_px`` display pixels away from it (x right, y up)."""
     actor = vtkTextActor()
     actor.SetInput(text)
     coordinate = actor.GetPositionCoordinate()
     coordinate.SetCoordinateSystemToWorld()
     coordinate.SetValue(*at)
+    if offset_px != (0.0, 0.0):
+        anchor = vtkCoordinate()
+        anchor.SetCoordinateSystemToWorld()
+        anchor.SetValue(*at)
+        coordinate.SetCoordinateSystemToDisplay()
+        coordinate.SetReferenceCoordinate(anchor)
+        coordinate.SetValue(*offset_px)
     prop = actor.GetTextProperty()
     prop.SetColor(*color)
     prop.SetFontSize(size)
     prop.SetShadow(True)
     prop.SetBold(True)
+    return actor
+
+
+def tag_text(text: str, at: World, background: tuple[float, float, float],
+             size: int = 13) -> vtkTextActor:
+    """A small filled tag (dark bold text on ``background``) just above and right of a
+    world point."""
+    actor = world_text(f" {text} ", at, (0.0, 0.0, 0.0), size, offset_px=(2.0, 2.0))
+    prop = actor.GetTextProperty()
+    prop.SetShadow(False)
+    prop.SetBackgroundColor(*background)
+    prop.SetBackgroundOpacity(1.0)
     return actor

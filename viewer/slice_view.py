@@ -35,13 +35,16 @@ from viewer.annotations import AnnotationContext, CornerTexts, EnglishFormatter,
 from viewer.measure import Angle, Distance, Measurement, Point
 from viewer.orientation import EdgeLabels, stack_edge_labels
 from viewer.overlays import CYAN, Box, Heatmap, OverlayBitmap, dashed_segments, plane_bitmaps
+from viewer.reader_marks import MarkGlyph, glyph_props, nearest_mark
 from viewer.windowing import dragged, lookup_table, stack_window
 
 Side = Literal["left", "right"]
 _BORDER = (0.25, 0.25, 0.25)
 _ACTIVE_BORDER = (0.2, 0.6, 1.0)
 # Distance of each layer in front of the image (mm toward the camera).
-_DEPTH = {"heatmap": 1.0, "bitmap": 1.5, "boxes": 2.0, "marks": 3.0, "crosshair": 3.5}
+# "reader_marks": the radiologist's marks (reader_marks.py); "marks": distances and angles.
+_DEPTH = {"heatmap": 1.0, "bitmap": 1.5, "boxes": 2.0, "reader_marks": 2.5, "marks": 3.0,
+          "crosshair": 3.5}
 _CROSSHAIR = (1.0, 0.85, 0.2)
 _CORNER_FONT = 13
 _MIN_ZOOM, _MAX_ZOOM = 0.02, 64.0
@@ -73,6 +76,8 @@ class SliceView:
         self.heatmap: Heatmap | None = None
         self.boxes: list[Box] = []
         self.bitmaps: list[OverlayBitmap] = []
+        self._reader_marks: tuple[MarkGlyph, ...] = ()
+        self._mark_preview: MarkGlyph | None = None  # what is being drawn or dragged
         self.ai_visible = True
         self.crosshair: Point | None = None  # (column, row) of the linked views' point
         # The stack's own DICOM overlay planes (60xx), drawn on their slices; kept across stacks.
@@ -105,6 +110,7 @@ class SliceView:
         """Show ``stack`` (None: an empty viewport labelled ``placeholder``)."""
         self.stack = stack
         self.measurements, self.heatmap, self.boxes, self.bitmaps = [], None, [], []
+        self._reader_marks, self._mark_preview = (), None
         self.crosshair = None
         self.user_inverted = False
         self._placeholder.SetInput(placeholder if stack is None else "")
@@ -359,6 +365,17 @@ class SliceView:
         mx, my = self.display_to_scene(x, y)
         return (mx / sx, my / sy)
 
+    def display_to_image_corner(self, x: float, y: float) -> Point:
+        """Image pixel coordinates under a display pixel with (0, 0) at the top-left CORNER
+        of the top-left pixel (reading marks, AI results, DICOM SR/GSPS); the same point as
+        :meth:`display_to_image` + 0.5."""
+        column, row = self.display_to_image(x, y)
+        return (column + 0.5, row + 0.5)
+
+    def image_corner_to_display(self, x: float, y: float) -> tuple[float, float]:
+        """Display pixel of a corner-origin image point (see :meth:`display_to_image_corner`)."""
+        return self.image_to_display(x - 0.5, y - 0.5)
+
     def image_to_display(self, column: float, row: float) -> tuple[float, float]:
         coordinate = vtkCoordinate()
         coordinate.SetCoordinateSystemToWorld()
@@ -416,6 +433,58 @@ class SliceView:
         self.boxes = list(boxes)
         self._rebuild_layers()
 
+    # ------------------------------------------------------------------ reader marks
+    @property
+    def marks(self) -> tuple[MarkGlyph, ...]:
+        """The radiologist's marks shown over this stack (every image; drawn on their own)."""
+        return self._reader_marks
+
+    def set_marks(self, glyphs: Sequence[MarkGlyph]) -> None:
+        """Show the radiologist's marks (coordinates: see :mod:`viewer.reader_marks`)."""
+        self._reader_marks = tuple(glyphs)
+        self._replace_layer("reader_marks", self._reader_mark_props())
+
+    def set_mark_preview(self, glyph: MarkGlyph | None) -> None:
+        """A temporary glyph (a mark being drawn or moved); one with the id of a shown mark is
+        drawn in its place. None removes it."""
+        self._mark_preview = glyph
+        self._replace_layer("reader_marks", self._reader_mark_props())
+
+    def mark_at(self, x_img: float, y_img: float, tolerance_px: float) -> str | None:
+        """Id of the nearest mark on the current image within ``tolerance_px`` image pixels of
+        corner-origin point (x_img, y_img): a point by distance, other shapes when inside or
+        near their outline; None when there is none."""
+        shown = [g for g in self._reader_marks if g.slice_index == self.index]
+        return nearest_mark(shown, (x_img, y_img), tolerance_px)
+
+    def _reader_mark_props(self) -> list[vtkProp]:
+        if self.stack is None:
+            return []
+        preview = self._mark_preview
+        shown = [g for g in self._reader_marks
+                 if preview is None or g.mark_id != preview.mark_id]
+        if preview is not None:
+            shown.append(preview)
+        sx, sy = self.spacing
+        base = self._z("reader_marks")
+        toward_camera = 1.0 if self.flip_horizontal else -1.0
+
+        def to_scene(p: Point, depth: float) -> props.World:
+            return ((p[0] - 0.5) * sx, (p[1] - 0.5) * sy, base + toward_camera * depth)
+
+        built: list[vtkProp] = []
+        for glyph in shown:
+            if glyph.slice_index == self.index:
+                built += glyph_props(glyph, to_scene, flipped=self.flip_horizontal)
+        return built
+
+    def _replace_layer(self, layer: str, built: list[vtkProp]) -> None:
+        for p in self._layer_props[layer]:
+            self.renderer.RemoveViewProp(p)
+        for p in built:
+            self.renderer.AddViewProp(p)
+        self._layer_props[layer] = built
+
     def set_overlay_bitmaps(self, bitmaps: Sequence[OverlayBitmap]) -> None:
         self.bitmaps = list(bitmaps)
         self._rebuild_layers()
@@ -451,6 +520,7 @@ class SliceView:
         on_either = {old, new}
         bound: list[int | None] = [m.slice_index for m in self.measurements]
         bound += [b.slice_index for b in self.boxes] + [b.slice_index for b in self.bitmaps]
+        bound += [g.slice_index for g in self._reader_marks]
         if self.heatmap is not None:
             bound.append(self.heatmap.slice_index)
         if any(i in on_either for i in bound):
@@ -459,18 +529,15 @@ class SliceView:
                                                     or self.stack.overlays_at(new))
 
     def _rebuild_layers(self) -> None:
-        for layer, items in self._layer_props.items():
-            for p in items:
-                self.renderer.RemoveViewProp(p)
-            self._layer_props[layer] = []
         if self.stack is None:
+            for layer in self._layer_props:
+                self._replace_layer(layer, [])
             return
         for layer, built in (("heatmap", self._heatmap_props()), ("bitmap", self._bitmap_props()),
-                             ("boxes", self._box_props()), ("marks", self._mark_props()),
-                             ("crosshair", self._crosshair_props())):
-            for p in built:
-                self.renderer.AddViewProp(p)
-            self._layer_props[layer] = built
+                             ("boxes", self._box_props()),
+                             ("reader_marks", self._reader_mark_props()),
+                             ("marks", self._mark_props()), ("crosshair", self._crosshair_props())):
+            self._replace_layer(layer, built)
 
     def _z(self, layer: str) -> float:
         toward_camera = 1.0 if self.flip_horizontal else -1.0
@@ -530,6 +597,10 @@ class SliceView:
                 label_at = (x1, y0) if self.flip_horizontal else (x0, y0)
                 built.append(props.world_text(box.caption, self._scene(label_at, "boxes"),
                                               box.color, size=13))
+            if box.badge:  # a filled tag on the box's top corner at the screen's right
+                badge_at = (x0, y0) if self.flip_horizontal else (x1, y0)
+                built.append(props.tag_text(box.badge, self._scene(badge_at, "boxes"),
+                                            box.color))
         return built
 
     def _mark_props(self) -> list[vtkProp]:
