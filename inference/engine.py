@@ -32,7 +32,7 @@ from imaging.loader import CancelToken
 from inference.applicability import check_applicability
 from inference.cache import ResultCache
 from inference.manifest import ModelManifest
-from inference.postprocess import decode_outputs
+from inference.postprocess import decode_outputs, manifest_scales
 from inference.preprocess import prepare
 from inference.reasons import Reason
 from inference.registry import ModelEntry, ModelRegistry
@@ -69,6 +69,11 @@ class AnalysisEngine:
         self._loaded: dict[tuple[str, str], _Loaded] = {}
 
     # ------------------------------------------------------------------ public
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """The models this engine runs."""
+        return self._registry
 
     def analyze(self, source: SourceImage, model_id: str, *,
                 cancel: CancelToken | None = None) -> AnalysisResult:
@@ -161,9 +166,11 @@ class AnalysisEngine:
         hit = self._cache.get(meta.sop_instance_uid, meta.frame, manifest.artifact.sha256)
         if hit is None:
             return None
-        # The timings say what this call cost; the same image may have moved since.
+        # The timings say what this call cost; the same image may have moved since. The
+        # entry's sha256 is this model's, but it may predate the manifest's scale fields.
         return replace(hit, source=meta.source, timings_ms={
-            "decode": source.decode_ms, "cache_read": _ms_since(start)})
+            "decode": source.decode_ms, "cache_read": _ms_since(start)},
+            case_scores=manifest_scales(manifest, hit.case_scores))
 
     def _load(self, entry: ModelEntry) -> _Loaded:
         manifest = entry.manifest

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -288,6 +289,10 @@ class ScoreOutput(_Strict):
         Annotated[OperatingPoints, Tag("<shared>")]
         | Annotated[dict[str, OperatingPoints], Tag("<per label>")],
         Discriminator(_points_shape)]
+    # Optional 1–10 scale (as mammography CAD shows): 9 strictly increasing calibrated
+    # probabilities; score k covers [cut[k-2], cut[k-1]) (1 below the first, 10 from the last).
+    scale_1_10: Annotated[list[Annotated[float, Field(gt=0, lt=1)]],
+                          Field(min_length=9, max_length=9)] | None = None
 
     def points_for(self, label: str) -> OperatingPoints | None:
         if isinstance(self.operating_points, OperatingPoints):
@@ -305,6 +310,10 @@ class ScoreOutput(_Strict):
         if self.activation == "softmax" and len(self.labels) < 2:
             problems.append(("activation", "softmax needs at least 2 labels "
                                            "(use 'sigmoid' for a single label)"))
+        cuts = self.scale_1_10 or []
+        problems += [(f"scale_1_10[{i + 1}]", f"{b} is not above the previous cut {a}: the 9 "
+                                              "cuts must be strictly increasing")
+                     for i, (a, b) in enumerate(pairwise(cuts)) if b <= a]
         method = self.calibration.method
         if method == "temperature" and self.activation == "none":
             problems.append(("calibration.method", "temperature calibration divides logits: "

@@ -10,7 +10,7 @@ naming the output (the engine reports it as the model's failure on this image).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -149,8 +149,25 @@ def _case_scores(out: ScoreOutput, raw: np.ndarray) -> list[CaseScore]:
         raise ValueError(f"output {out.name!r}: {logits.size} values for "
                          f"{len(out.labels)} labels (shape {raw.shape})")
     probs = calibrated_probabilities(logits, out.activation, out.calibration)
-    return [CaseScore(label, float(p), operating_point(float(p), out.points_for(label)))
+    return [with_scales(CaseScore(label, float(p), operating_point(float(p),
+                                                                   out.points_for(label))), out)
             for label, p in zip(out.labels, probs, strict=True)]
+
+
+def with_scales(score: CaseScore, out: ScoreOutput) -> CaseScore:
+    """``score`` carrying its output's thresholds and 1–10 cuts (what bands are read against)."""
+    points = out.points_for(score.label)
+    thresholds = None if points is None else (points.high_sensitivity.threshold,
+                                              points.high_specificity.threshold)
+    return replace(score, thresholds=thresholds, scale_cuts=tuple(out.scale_1_10 or ()))
+
+
+def manifest_scales(manifest: ModelManifest, scores: tuple[CaseScore, ...]
+                    ) -> tuple[CaseScore, ...]:
+    """Case scores (e.g. from the cache) given the thresholds and cuts of ``manifest``."""
+    outputs = {label: out for out in manifest.outputs if isinstance(out, ScoreOutput)
+               for label in out.labels}
+    return tuple(with_scales(s, outputs[s.label]) if s.label in outputs else s for s in scores)
 
 
 # --------------------------------------------------------------------------- boxes

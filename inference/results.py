@@ -29,11 +29,20 @@ OperatingPointName = Literal["high_specificity", "high_sensitivity"]
 
 @dataclass(frozen=True)
 class CaseScore:
-    """A calibrated case-level probability and the strictest operating point it meets."""
+    """A calibrated case-level probability and the strictest operating point it meets.
+
+    ``thresholds`` and ``scale_cuts`` come from the manifest of the model version (sha256)
+    that produced the score, so a band or a 1–10 score is always read on that model's own
+    scale: ``thresholds`` = (high_sensitivity, high_specificity) calibrated thresholds;
+    ``scale_cuts`` = 9 increasing probabilities cutting [0, 1] into a 1–10 score (empty when
+    the model has none). Results cached before these fields existed load with the defaults.
+    """
 
     label: str
     probability: float
     operating_point: OperatingPointName | None  # None: under the high-sensitivity threshold
+    thresholds: tuple[float, float] | None = None
+    scale_cuts: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,9 @@ class AnalysisResult:
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
             "case_scores": [
                 {"label": c.label, "probability": c.probability,
-                 "operating_point": c.operating_point} for c in self.case_scores],
+                 "operating_point": c.operating_point,
+                 "thresholds": None if c.thresholds is None else list(c.thresholds),
+                 "scale_cuts": list(c.scale_cuts)} for c in self.case_scores],
             "findings": [
                 {"label": f.label, "score": f.score, "operating_point": f.operating_point,
                  "box_xyxy_px": None if f.box_xyxy_px is None else list(f.box_xyxy_px),
@@ -129,9 +140,7 @@ class AnalysisResult:
                 data.get("reason_expected") or "")),
             provider=data["provider"], provider_notice=data["provider_notice"],
             timings_ms={k: float(v) for k, v in data["timings_ms"].items()},
-            case_scores=tuple(
-                CaseScore(c["label"], float(c["probability"]), c["operating_point"])
-                for c in data["case_scores"]),
+            case_scores=tuple(_case_score(c) for c in data["case_scores"]),
             findings=tuple(
                 Finding(f["label"], float(f["score"]), f["operating_point"],
                         None if f["box_xyxy_px"] is None
@@ -147,6 +156,14 @@ class AnalysisResult:
         """The same result with heatmap arrays attached by key (e.g. read from the cache)."""
         return replace(self, heatmaps=tuple(
             replace(h, values=arrays.get(h.key, h.values)) for h in self.heatmaps))
+
+
+def _case_score(data: dict[str, Any]) -> CaseScore:
+    thresholds = data.get("thresholds")
+    return CaseScore(
+        data["label"], float(data["probability"]), data["operating_point"],
+        None if thresholds is None else (float(thresholds[0]), float(thresholds[1])),
+        tuple(float(v) for v in data.get("scale_cuts") or ()))
 
 
 def not_applicable(model_id: str, model_version: str, sha256: str, source: str,
