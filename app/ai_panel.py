@@ -1,11 +1,14 @@
 """The "AI second reader" dock: one compact card per model, and the overlay controls.
 
 Each card shows the model's name and version, its status (waiting, running, done,
-not applicable and why, failed, disabled and why), the case score as a percentage,
+not applicable and why, failed, disabled and why), the case score as a percentage with
+its band or 1–10 score (from that result's own model version, see ``score_display``),
 the findings that meet an operating point (sorted by score, with their badge), the
 provider and the time it took, and a link to the model card. Below the cards: the
 AI overlay controls (shown, colormap, opacity, threshold) and Run / Cancel. The
 panel only displays; running the models is the caller's job (``run_requested``).
+While the first reading is blinded (:meth:`AiPanel.set_blinded`) the cards are hidden
+and the panel only says whether results are waiting.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from PySide6.QtWidgets import (
 
 from app.ai_overlays import OverlayStyle, display_label
 from app.ai_reasons import result_reason
+from app.score_display import case_score_text, score_band
 from inference.manifest import ModelManifest
-from inference.results import AnalysisResult, Finding, OperatingPointName
+from inference.results import AnalysisResult, CaseScore, Finding, OperatingPointName
 from viewer.colormaps import COLORMAPS
 
 __all__ = ["AiPanel", "ModelCard", "ModelEntryLike", "OverlayStyle"]
@@ -251,7 +255,12 @@ class ModelCard(QFrame):
             big.setBold(True)
             big.setPointSizeF(big.pointSizeF() * 1.2)
             name.setFont(big)
-            grid.addWidget(name, row, 0, 1, 2)
+            scale = case_score_text(score)
+            if scale:
+                grid.addWidget(name, row, 0)
+                self._add_scale(score, scale, row)
+            else:  # an old cached result: no thresholds, the percentage alone
+                grid.addWidget(name, row, 0, 1, 2)
             self._add_badge(score.operating_point, row)
             row += 1
         # A heatmap finding of a scored label repeats that score: the row above says it.
@@ -282,6 +291,24 @@ class ModelCard(QFrame):
         if row == 0:
             grid.addWidget(QLabel(self.tr("No findings"), self.results), 0, 0, 1, 3)
         self.results.show()
+
+    def _add_scale(self, score: CaseScore, text: str, row: int) -> None:
+        """The band ("positive") or 1–10 score ("7/10") beside the percentage."""
+        label = QLabel(text, self.results)
+        label.setObjectName("aiScoreScale")
+        found = score_band(score)
+        weight = "bold" if found == "positive" or score.scale_cuts else "normal"
+        colour = self._colours.muted if found == "likely_normal" else self._colours.amber_text
+        label.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: {weight}; }}")
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if score.thresholds is not None:
+            locale = QLocale()
+            label.setToolTip(
+                self.tr("Thresholds of this model version: high sensitivity %1, "
+                        "high specificity %2")
+                .replace("%1", locale.toString(score.thresholds[0], "f", 3))
+                .replace("%2", locale.toString(score.thresholds[1], "f", 3)))
+        self.results_grid.addWidget(label, row, 1)
 
     def _add_finding(self, finding: Finding, row: int) -> None:
         label = QLabel(display_label(finding.label), self.results)
@@ -330,6 +357,7 @@ class AiPanel(QDockWidget):
         self._colours = _Colours(self.palette())
         self._cards: dict[str, ModelCard] = {}
         self._busy = False
+        self._blinded = False
         self.notice = self.tr("AI second reader — research use only, not for clinical use.")
         body = QWidget(self)
         layout = QVBoxLayout(body)
@@ -351,6 +379,15 @@ class AiPanel(QDockWidget):
         self.message_label.setStyleSheet(f"color: {self._colours.muted};")
         layout.addWidget(self.message_label)
 
+        self.blinded_label = QLabel(body)
+        self.blinded_label.setObjectName("aiBlinded")
+        self.blinded_label.setWordWrap(True)
+        self.blinded_label.setStyleSheet(
+            f"QLabel {{ border: 1px solid {self._colours.border}; border-radius: 4px;"
+            " padding: 8px; font-weight: bold; }")
+        self.blinded_label.hide()
+        layout.addWidget(self.blinded_label)
+
         self._cards_box = QWidget()
         self._cards_layout = QVBoxLayout(self._cards_box)
         self._cards_layout.setContentsMargins(0, 0, 0, 0)
@@ -361,6 +398,7 @@ class AiPanel(QDockWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self._cards_box)
+        self._scroll = scroll
         layout.addWidget(scroll, 1)
 
         layout.addWidget(self._build_controls(body))
@@ -479,6 +517,28 @@ class AiPanel(QDockWidget):
     def busy(self) -> bool:
         return self._busy
 
+    def set_blinded(self, blinded: bool, ready: bool) -> None:
+        """Withhold the results until the first reading is signed (blinded first read).
+
+        While blinded the cards (still updated underneath) are hidden, the panel says
+        whether results are waiting (``ready``), and the overlay controls are disabled;
+        Run / Cancel stay usable.
+        """
+        self._blinded = blinded
+        self.blinded_label.setText(
+            self.tr("AI results ready — sign your reading to see them") if ready else
+            self.tr("AI is reading in the background — sign your reading to see its results"))
+        self.blinded_label.setVisible(blinded)
+        self._scroll.setVisible(not blinded)
+        for control in (self.overlays_check, self.colormap_combo, self.opacity_slider,
+                        self.threshold_slider):
+            control.setEnabled(not blinded)
+        self.message_label.setVisible(not blinded and bool(self.message_label.text()))
+
+    @property
+    def blinded(self) -> bool:
+        return self._blinded
+
     def model_card(self, model_id: str) -> ModelCard | None:
         return self._cards.get(model_id)
 
@@ -559,4 +619,4 @@ class AiPanel(QDockWidget):
 
     def _show_message(self, text: str) -> None:
         self.message_label.setText(text)
-        self.message_label.setVisible(bool(text))
+        self.message_label.setVisible(bool(text) and not self._blinded)

@@ -61,6 +61,16 @@ class PatientRow:
     studies: tuple[StudyRow, ...] = field(default=())
 
 
+# Reading statuses the browser shows: the store's (unread, in_progress, read, discordant,
+# amended) plus "ai_running", which only the running application knows.
+READING_STATUSES = ("unread", "ai_running", "in_progress", "read", "discordant", "amended")
+
+
+def reading_rank(status: str | None, discordant_first: bool) -> int:
+    """Sort rank of a study: 0 puts it first (discordant, when asked), 1 keeps its place."""
+    return 0 if discordant_first and status == "discordant" else 1
+
+
 def parse_dicom_date(value: str) -> date | None:
     """``YYYYMMDD`` (also the old ``YYYY.MM.DD``) as a date, or None when unusable."""
     digits = value.strip().replace(".", "")
