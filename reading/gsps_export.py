@@ -26,7 +26,15 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from reading.model import Mark, Reading
-from reading.sr_export import CHARSET, MANUFACTURER, ExportError, evidence, frame_numbers, scoord
+from reading.sr_export import (
+    CHARSET,
+    MANUFACTURER,
+    ExportError,
+    evidence,
+    frame_numbers,
+    reader_person_name,
+    scoord,
+)
 
 LAYER = "READER_MARKS"
 CYAN = hd.color.CIELabColor.from_string("cyan")
@@ -88,7 +96,7 @@ def marks_gsps(reading: Reading, sources: Mapping[str, Dataset], *,
         content_label="READER_MARKS",
         content_description=f"Reader marks, reading v{reading.version}",
         graphic_annotations=annotations, graphic_layers=[layer],
-        content_creator_name=reading.reader,
+        content_creator_name=reader_person_name(reading.reader),
         presentation_lut_transformation=hd.PresentationLUTTransformation(
             presentation_lut_shape="INVERSE" if inverse else "IDENTITY"),
         series_description="Reader marks", specific_character_set=CHARSET)

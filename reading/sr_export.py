@@ -281,6 +281,17 @@ def _append(group: Sequence[Dataset], *items: Dataset) -> None:
 
 # -- reader SR ---------------------------------------------------------------------------------
 
+
+def reader_person_name(reader: str) -> str:
+    """The local user name as a DICOM Person Name: one component is the family name.
+
+    A login such as ``dr.martin`` has no ``^``; highdicom warns about such names, so the whole
+    login becomes the family name component (``dr.martin^``), and any ``^`` or ``=`` already in
+    it (a name typed the DICOM way) is kept as given.
+    """
+    name = reader.strip()
+    return name if ("^" in name or "=" in name) else f"{name}^"
+
 def _mark_group(reading: Reading, mark: Mark, ds: Dataset,
                 concordance_status: str | None) -> PlanarROIMeasurementsAndQualitativeEvaluations:
     evaluations = []
@@ -399,7 +410,7 @@ def reader_sr(reading: Reading, sources: Mapping[str, Dataset], *,
     observer = ObservationContext(observer_person_context=ObserverContext(
         observer_type=codes.DCM.Person,
         observer_identifying_attributes=PersonObserverIdentifyingAttributes(
-            name=reading.reader)))
+            name=reader_person_name(reading.reader))))
     report = MeasurementReport(observation_context=observer,
                                procedure_reported=PROCEDURES[reading.kind],
                                imaging_measurements=groups)
@@ -409,7 +420,7 @@ def reader_sr(reading: Reading, sources: Mapping[str, Dataset], *,
         series_number=series_number, sop_instance_uid=generate_uid(), instance_number=1,
         manufacturer=MANUFACTURER, is_complete=reading.signed, is_final=reading.signed,
         is_verified=reading.signed,
-        verifying_observer_name=reading.reader if reading.signed else None,
+        verifying_observer_name=reader_person_name(reading.reader) if reading.signed else None,
         verifying_organization=organization if reading.signed else None,
         series_description=f"Reading v{reading.version} ({reading.purpose})",
         specific_character_set=CHARSET)
