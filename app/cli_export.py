@@ -3,7 +3,9 @@
 The reading exported is the newest *signed* version; a study with only a draft exports
 that draft, with a warning (and the PDF says "draft — not signed"). The AI results are
 those the viewer would show (models run or read from the result cache), compared with
-the reading afresh. Each written file is recorded in the audit trail ("exported").
+the reading afresh, except for a blinded first read still in draft: its reader has not
+seen the AI yet, so nothing of the AI is exported with it. Each written file is recorded
+in the audit trail ("exported").
 Exit 0 when everything asked for was written; 1 when a write failed; 2 for a usage
 error (unknown study, no reading, nothing asked for).
 """
@@ -64,7 +66,12 @@ def run_export(study: str, *, sr_dir: Path | None, pdf: Path | None, gsps: bool,
                       file=sys.stderr)
             registry = model_registry(models_dir)
             images = study_images(db, study_uid)
-            results = study_results(db, study_uid, AnalysisEngine(registry), ResultCache())
+            blinded = reading.blinded and reading.purpose == "first" and not reading.signed
+            results = [] if blinded else study_results(db, study_uid, AnalysisEngine(registry),
+                                                       ResultCache())
+            if blinded:
+                print("tandem export: the AI stays hidden from a blinded first read until it is "
+                      "signed: exporting the reading without the AI", file=sys.stderr)
             concordance = compare(
                 reading, results,
                 mm_per_px={i.sop_instance_uid: i.mm_per_px for i in images

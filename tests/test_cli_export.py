@@ -132,3 +132,30 @@ def test_export_usage_errors(hand: tuple[Path, str, str], tmp_path: Path,
     assert not (tmp_path / "x.pdf").exists()
     assert main(["audit", "--since", "12/03/2025"]) == 2
     assert "ISO 8601" in capsys.readouterr().err
+
+
+def test_blinded_first_read_in_draft_exports_no_ai(hand: tuple[Path, str, str], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The reader has not seen the AI yet: neither the PDF nor the SR folder may show it."""
+    path, study, sop = hand
+    sha = json.loads((Path(__file__).resolve().parents[1] / "onnx_models" / "fracture_boxes"
+                      / "manifest.json").read_text(encoding="utf-8"))["artifact"]["sha256"]
+    reading = Reading("r-hand-blind", study, "dr.martin", "bone", blinded=True,
+                      assessment=Assessment(fracture_by_image={sop: False}))
+    with StudyDatabase() as db:
+        store = ReadingStore(db.path)
+        store.import_reading(reading)
+        store.close()
+    pdf, sr_dir = tmp_path / "blind.pdf", tmp_path / "sr"
+    assert main(["export", str(path), "--pdf", str(pdf), "--sr", str(sr_dir)]) == 0
+    assert "without the AI" in capsys.readouterr().err
+    _, words = _pdf_text(pdf)
+    assert sha[:12] not in words
+    assert [p.name for p in sr_dir.iterdir()] == ["SR_reader_v1.dcm"]
+
+    with StudyDatabase() as db:  # once signed, the same export carries the AI
+        store = ReadingStore(db.path)
+        store.sign("r-hand-blind")
+        store.close()
+    assert main(["export", str(path), "--pdf", str(pdf)]) == 0
+    assert sha[:12] in _pdf_text(pdf)[1]
