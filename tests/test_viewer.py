@@ -174,12 +174,12 @@ def test_heatmap_boxes_bitmaps_and_ai_toggle(view: SliceView) -> None:
     hot = grey_at(view, img, 10, 10)
     assert hot[0] > 100 and hot[2] < 60  # turbo's top end: dark red
     assert grey_at(view, img, 20, 10).sum() == 0  # under threshold: transparent
-    edge = grey_at(view, img, 30, 25)
+    edge = grey_at(view, img, 30, 24.5)  # the box (25, 25, ...) starts at the corner of pixel 25
     assert edge[0] > 200 and 120 < edge[1] < 210 and edge[2] < 60  # amber
     assert grey_at(view, img, 3, 31)[2] < 150 < grey_at(view, img, 3, 31)[0]  # yellow bitmap
     view.set_ai_overlays_visible(False)
     img = capture(view.render_window).astype(int)
-    assert grey_at(view, img, 10, 10).sum() == 0 and grey_at(view, img, 30, 25).sum() == 0
+    assert grey_at(view, img, 10, 10).sum() == 0 and grey_at(view, img, 30, 24.5).sum() == 0
     assert grey_at(view, img, 3, 31)[0] > 200  # DICOM overlay planes are not AI
 
 

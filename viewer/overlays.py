@@ -49,7 +49,11 @@ class Heatmap:
 
 @dataclass(frozen=True)
 class Box:
-    """A rectangle ``(x0, y0, x1, y1)`` in image pixels with an optional label and score."""
+    """A rectangle ``(x0, y0, x1, y1)`` in image pixels with an optional label and score.
+
+    Corner convention, as AI results and the reader's marks: ``(0, 0)`` is the top-left
+    corner of the top-left pixel, so a box ``(10, 10, 20, 20)`` encloses pixels 10..19.
+    """
 
     xyxy: tuple[float, float, float, float]
     label: str = ""

@@ -585,7 +585,9 @@ class SliceView:
         for box in self.boxes:
             if (box.ai and not self.ai_visible) or not self._on_slice(box.slice_index):
                 continue
-            x0, y0, x1, y1 = box.xyxy
+            # Box corners follow the AI results' convention (0, 0 is the top-left corner of
+            # the top-left pixel); the scene puts pixel centres on whole numbers.
+            x0, y0, x1, y1 = (v - 0.5 for v in box.xyxy)
             corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
             if box.dashed:
                 lines = [[self._scene(a, "boxes"), self._scene(b, "boxes")]
