@@ -8,13 +8,15 @@ import problems go to the non-modal errors panel, model cards open in a side win
 
 from __future__ import annotations
 
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
+from typing import cast
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QLocale, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -32,13 +34,17 @@ from PySide6.QtWidgets import (
 
 from app import shortcuts
 from app.ai_overlays import OverlayStyle, overlays_for
+from app.ai_panel import AiPanel
 from app.ai_reasons import result_reason
 from app.ai_runner import AiRunner, ImageRef
 from app.annotations import preset_label
+from app.audit_window import AuditWindow
 from app.browser import StudyBrowser
 from app.catalog import middle_header, read_catalog, series_warnings, sorted_series_headers
+from app.concordance_panel import ConcordancePanel
 from app.errors_panel import ErrorsPanel
-from app.panels import AiPanel, ReadingPanel
+from app.reading_panel import SIGN_KEY, ReadingPanel, label_text
+from app.reading_session import ReadingController, export_reading
 from app.series_loading import load_first_images, load_series, reformat
 from app.settings import Settings
 from app.thumbnails import ThumbnailService
@@ -51,12 +57,23 @@ from imaging.loader import load_image
 from imaging.pipeline import VoiWindow
 from imaging.stack import ImageStack
 from inference.results import AnalysisResult
-from viewer.overlays import Heatmap
+from reading.concordance import Concordance, finding_key
+from reading.model import MarkShape, Point, ReadingError
+from viewer.overlays import Box, Heatmap
+from viewer.reader_marks import ROLE_COLOURS, MarkGlyph, MarkRole
+from viewer.slice_view import SliceView
 
 _REFRESH_MS = 400  # browser refresh period while an import runs
 _MAX_HUNG_CANDIDATES = 16
 _AI_KEY = "A"  # toggles every AI overlay (the bare image is always one key away)
 _AI_RESULTS_KEPT = 64  # images whose AI results stay in memory for the overlays
+# Left-button tools: (mode, key). Drawing keys are free letters of the viewer's table
+# (app.shortcuts); Esc goes back to window/level.
+_DRAW_TOOLS = (("draw_point", "P"), ("draw_box", "B"), ("draw_ellipse", "E"),
+               ("draw_polygon", "G"), ("select", "S"))
+# U: "unremarkable" (N / Shift+N walk through the concordance panel's findings)
+NORMAL_KEY, ABNORMAL_KEY = "U", "Shift+U"
+_ZOOM_BOX_SHARE = 0.4  # navigating to an AI finding: its box fills this share of the view
 
 
 @dataclass
@@ -109,6 +126,16 @@ class MainWindow(QMainWindow):
         self._ai_waiting: list[ImageRef] = []  # opened before the model list was read
         self._ai_visible = True
         self._card_viewers: dict[str, QTextBrowser] = {}
+        # The radiologist's reading of the active study (blinded first read, marks, sign-off).
+        self.reading = ReadingController(db, blinded=self.settings.blinded_first_read,
+                                         parent=self)
+        self._selected_mark: str | None = None
+        self._sop_study: dict[str, str] = {}  # SOP UID -> study UID of the images opened
+        self._ai_study: str | None = None  # the study the AI runner is working on
+        self._pending_navigation: tuple[str, int, object] | None = None
+        self._study_kinds: dict[str, str] = {}
+        self._export_target: tuple[str, str, Path] = ("", "", Path())
+        self._audit_window: AuditWindow | None = None
 
         self.viewports = ViewportArea(self)
         self.viewports.series_dropped.connect(self._on_series_dropped)
@@ -126,7 +153,8 @@ class MainWindow(QMainWindow):
         self.thumbnail_service.ready.connect(self.browser.set_thumbnail)
         self.browser.thumbnails_wanted.connect(self.thumbnail_service.request)
 
-        self.reading_panel = ReadingPanel(self)
+        self.reading_panel = ReadingPanel(self.reading, self)
+        self.reading_panel.mark_activated.connect(self.show_mark)
         self.ai_panel = AiPanel(self)
         self.ai_panel.overlay_style_changed.connect(self._on_overlay_style)
         self.ai_panel.run_requested.connect(self.run_ai)
@@ -134,6 +162,24 @@ class MainWindow(QMainWindow):
         self.ai_panel.card_requested.connect(self.show_model_card)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.reading_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.ai_panel)
+        self.concordance_panel = ConcordancePanel(self)
+        self.concordance_panel.navigate_requested.connect(self.navigate_to)
+        self.concordance_panel.decided.connect(self.reading.decide)
+        self.concordance_dock = self._dock(self.tr("Concordance"), "concordanceDock",
+                                           self.concordance_panel,
+                                           Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.ai_panel, self.concordance_dock)
+        self.ai_panel.raise_()
+        self.reading.reading_changed.connect(self._on_reading_changed)
+        self.reading.concordance_changed.connect(self._on_concordance_changed)
+        self.reading.ai_visibility_changed.connect(self._on_ai_gate)
+        self.reading.revealed.connect(self._on_revealed)
+        callbacks = self.viewports.interaction.callbacks
+        callbacks.mark_drawn = self._on_mark_drawn
+        callbacks.mark_moved = self._on_mark_moved
+        callbacks.mark_selected = self._on_mark_selected
+        callbacks.delete_selected = self._on_delete_selected
+        callbacks.key = self._on_viewer_key
         self.errors_panel = ErrorsPanel(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.errors_panel)
         self.errors_panel.hide()
@@ -256,6 +302,8 @@ class MainWindow(QMainWindow):
         self.viewer_actions["dicom_overlays"].setCheckable(True)
         self.viewer_actions["dicom_overlays"].setChecked(True)
         self.viewports.active_changed.connect(self._sync_dicom_overlays_action)
+        self.viewports.active_changed.connect(
+            lambda _index: self._open_reading(self._active_study_uid()))
         self.run_ai_action = self._action(self.tr("&Run AI on this image"), self.run_ai)
         self.cancel_ai_action = self._action(self.tr("&Cancel AI analysis"), self.cancel_ai)
         self.cancel_ai_action.setEnabled(False)
@@ -278,7 +326,42 @@ class MainWindow(QMainWindow):
                                   self.viewports.interaction.set_left_mode(m), checkable=True)
             tools.addAction(action)
             self.tool_actions[mode] = action
+        draw_texts = {"draw_point": self.tr("Mark a point"), "draw_box": self.tr("Draw a box"),
+                      "draw_ellipse": self.tr("Draw an ellipse"),
+                      "draw_polygon": self.tr("Draw a polygon (double-click or Enter closes)"),
+                      "select": self.tr("Select and move marks (Delete removes)")}
+        for mode, key in _DRAW_TOOLS:
+            action = self._action(draw_texts[mode], lambda _=False, m=mode: self.set_tool(m),
+                                  [key], checkable=True)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setToolTip(f"{draw_texts[mode]} ({key}; Esc: "
+                              + self.tr("back to window/level") + ")")
+            self.viewports.addAction(action)
+            tools.addAction(action)
+            self.tool_actions[mode] = action
         self.tool_actions["window"].setChecked(True)
+        self.undo_action = self.reading.undo_stack.createUndoAction(self, self.tr("&Undo"))
+        self.undo_action.setShortcuts(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.reading.undo_stack.createRedoAction(self, self.tr("&Redo"))
+        self.redo_action.setShortcuts(QKeySequence.StandardKey.Redo)
+        self.normal_action = self._action(self.tr("&Normal"),
+                                          lambda: self.reading_panel.set_cxr("normal"),
+                                          [NORMAL_KEY])
+        self.abnormal_action = self._action(self.tr("&Abnormal"),
+                                            lambda: self.reading_panel.set_cxr("abnormal"),
+                                            [ABNORMAL_KEY])
+        for action in (self.normal_action, self.abnormal_action):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.viewports.addAction(action)
+            self.reading_panel.addAction(action)
+        self.sign_action = self._action(self.tr("&Sign reading"), self.reading.sign,
+                                        [SIGN_KEY])
+        self.amend_action = self._action(self.tr("A&mend reading"), self.reading.amend)
+        self.export_action = self._action(self.tr("&Export reading…"), self.choose_export)
+        self.audit_action = self._action(self.tr("&Audit…"), self.show_audit)
+        self.blinded_action = self._action(self.tr("&Blinded first read (AI after sign-off)"),
+                                           self.set_blinded_first_read, checkable=True)
+        self.blinded_action.setChecked(self.settings.blinded_first_read)
         self.preset_actions: list[QAction] = []
         for n, key in enumerate(shortcuts.PRESET_KEYS):
             action = self._action("", lambda _=False, i=n: self.viewports.apply_preset(i), [key])
@@ -292,6 +375,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_files_action)
         file_menu.addAction(self.import_cd_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
         view_menu = self.menuBar().addMenu(self.tr("&View"))
@@ -303,16 +388,14 @@ class MainWindow(QMainWindow):
         for command in ("invert", "reset", "fit", "one_to_one", "maximise", "dicom_overlays"):
             view_menu.addAction(self.viewer_actions[command])
         view_menu.addAction(self.mpr_action)
-        tools_menu = view_menu.addMenu(self.tr("Left &button"))
-        for action in self.tool_actions.values():
-            tools_menu.addAction(action)
         navigate = view_menu.addMenu(self.tr("&Navigate"))
         for command in ("previous_image", "next_image", "first_image", "last_image",
                         "previous_series", "next_series"):
             navigate.addAction(self.viewer_actions[command])
         view_menu.addSeparator()
         panels = view_menu.addMenu(self.tr("&Panels"))
-        for dock in (self.browser_dock, self.reading_panel, self.ai_panel, self.errors_panel):
+        for dock in (self.browser_dock, self.reading_panel, self.ai_panel,
+                     self.concordance_dock, self.errors_panel):
             panels.addAction(dock.toggleViewAction())
 
         language_menu = view_menu.addMenu(self.tr("&Language"))
@@ -324,6 +407,23 @@ class MainWindow(QMainWindow):
             action.setChecked(self.settings.language == code)
             languages.addAction(action)
             language_menu.addAction(action)
+
+        tools_menu = self.menuBar().addMenu(self.tr("&Tools"))
+        for mode, action in self.tool_actions.items():
+            if mode == "draw_point":
+                tools_menu.addSeparator()
+            tools_menu.addAction(action)
+
+        reading_menu = self.menuBar().addMenu(self.tr("&Reading"))
+        for action in (self.undo_action, self.redo_action):
+            reading_menu.addAction(action)
+        reading_menu.addSeparator()
+        for action in (self.normal_action, self.abnormal_action, self.sign_action,
+                       self.amend_action):
+            reading_menu.addAction(action)
+        reading_menu.addSeparator()
+        reading_menu.addAction(self.blinded_action)
+        reading_menu.addAction(self.audit_action)
 
         ai_menu = self.menuBar().addMenu(self.tr("&AI"))
         ai_menu.addAction(self.run_ai_action)
@@ -455,6 +555,7 @@ class MainWindow(QMainWindow):
     def refresh_browser(self) -> None:
         """Re-read the database into the browser (cheap; runs on a timer during imports)."""
         self.browser.set_catalog(read_catalog(self.db))
+        self._refresh_reading_statuses()
         if self._auto_open and self.browser.first_series_uid() is not None:
             self._auto_open = False
             self._open_first_series()
@@ -510,9 +611,15 @@ class MainWindow(QMainWindow):
             self.viewports.show_stack(index, stack)
             if stack.warnings:
                 self._show_message("; ".join(str(w) for w in stack.warnings))
+            if index == self.viewports.active_index:
+                self._open_reading(self._active_study_uid())
             self._apply_ai_overlays()
             view = self.viewports.views[index]
             self.request_ai([ImageRef(stack, self._ai_index(stack, view.index))], auto=True)
+            pending, self._pending_navigation = self._pending_navigation, None
+            if pending is not None and any(
+                    i.sop_instance_uid == pending[0] for i in stack.slices):
+                self.navigate_to(*pending)
 
     def _series_failed(self, index: int, task: Task, message: str) -> None:
         if self._current_task(index) is not task:
@@ -590,6 +697,7 @@ class MainWindow(QMainWindow):
         if not headers:
             self._show_message(self.tr("This study has no mammography views to hang."))
             return
+        self._open_reading(study_uid)
         task = Task(load_first_images, headers[:_MAX_HUNG_CANDIDATES])
         task.signals.succeeded.connect(self._on_mammo_loaded)
         self.runner.start(task)
@@ -667,6 +775,7 @@ class MainWindow(QMainWindow):
         ids = [i for i in self.ai_runner.usable_ids
                if not auto or self.settings.ai_auto_run(i)]
         key = images[0].key
+        self._ai_study = self._sop_study.get(key[0])
         if key != self._ai_image:
             self._ai_image = key
             self.ai_panel.set_models(self.ai_runner.entries)
@@ -746,11 +855,15 @@ class MainWindow(QMainWindow):
         self.ai_cancel_button.setEnabled(True)
         for widget in (self.ai_progress_label, self.ai_progress, self.ai_cancel_button):
             widget.show()
+        self._refresh_reading_statuses()
 
     def _on_ai_result(self, result: object) -> None:
         if not isinstance(result, AnalysisResult):
             return
         key = (result.sop_instance_uid, result.frame)
+        self.reading.add_result(result)
+        if self._withheld(result.sop_instance_uid):
+            self.ai_panel.set_blinded(True, True)
         self._ai_results.setdefault(key, {})[result.model_id] = result
         self._ai_results.move_to_end(key)
         while len(self._ai_results) > _AI_RESULTS_KEPT:
@@ -777,6 +890,7 @@ class MainWindow(QMainWindow):
         self.cancel_ai_action.setEnabled(False)
         self.ai_panel.set_busy(False)
         self._update_ai_notice()
+        self._refresh_reading_statuses()
 
     def _model_name(self, model_id: str) -> str:
         for entry in self.ai_runner.entries:
@@ -795,10 +909,12 @@ class MainWindow(QMainWindow):
             boxes = [b for b in view.boxes if not b.ai]
             if self._ai_results:
                 for i, info in enumerate(view.stack.slices):
+                    if self._withheld(info.sop_instance_uid):
+                        continue  # blinded first read: nothing of the AI before sign-off
                     for result in self._ai_results.get((info.sop_instance_uid, info.frame),
                                                        {}).values():
                         heatmap, found = overlays_for(result, style, slice_index=i)
-                        boxes.extend(found)
+                        boxes.extend(self._coloured_boxes(result, found))
                         if heatmap is not None:
                             heatmaps.append(heatmap)
             # One heatmap per view: the one on the image shown, else the first.
@@ -811,13 +927,15 @@ class MainWindow(QMainWindow):
             if boxes != view.boxes:
                 view.set_boxes(boxes)
                 changed = True
+        changed = self._apply_marks() or changed
         if changed:  # a software-GL render costs ~20 ms: only when a layer changed
             self.viewports.redraw()
         self._update_ai_notice()
 
     def _ai_on_screen(self) -> bool:
         """Whether AI output is visible: results in the panel, or AI layers on a view."""
-        shown = self._ai_results.get(self._ai_image, {}) if self._ai_image else {}
+        shown = (self._ai_results.get(self._ai_image, {})
+                 if self._ai_image and not self._withheld(self._ai_image[0]) else {})
         if any(r.applicable for r in shown.values()):
             return True
         return self._ai_visible and any(
@@ -864,6 +982,317 @@ class MainWindow(QMainWindow):
                                 .replace("%2", exc.strerror or str(exc)))
         viewer.show()
         viewer.raise_()
+
+    # -- the radiologist's reading ------------------------------------------------------------
+
+    def _open_reading(self, study_uid: str | None) -> None:
+        """The reading follows the study of the active viewport (opened before its AI runs)."""
+        if study_uid is None or study_uid == self.reading.study_uid:
+            return
+        try:
+            self.reading.open_study(study_uid)
+        except (sqlite3.Error, ValueError) as exc:
+            self._show_message(self.tr("Cannot open the reading: %1").replace("%1", str(exc)))
+            return
+        self._selected_mark = None
+        images = self.reading.images
+        if images is not None:
+            self._sop_study.update(dict.fromkeys(images.sop_order, study_uid))
+            if images.kind is not None:
+                self._study_kinds[study_uid] = images.kind
+        for results in list(self._ai_results.values()):  # analysed before (cache, priors)
+            for result in results.values():
+                self.reading.add_result(result)
+        self._on_ai_gate()
+
+    def _withheld(self, sop_instance_uid: str) -> bool:
+        """Whether this image's AI output is held back (blinded first read not signed)."""
+        images = self.reading.images
+        return (self.reading.ai_withheld and images is not None
+                and sop_instance_uid in images.sop_uids)
+
+    def _on_reading_changed(self, _reading: object) -> None:
+        if self.reading.reading is None or self.reading.reading.mark(
+                self._selected_mark or "") is None:
+            self._selected_mark = None
+        if self._apply_marks():
+            self.viewports.redraw()
+        self._refresh_reading_statuses()
+
+    def _on_concordance_changed(self, concordance: object) -> None:
+        shown = concordance if isinstance(concordance, Concordance) else None
+        self.concordance_panel.set_concordance(shown, self._model_names(),
+                                               reading=self.reading.reading)
+        self._apply_ai_overlays()
+
+    def _on_ai_gate(self) -> None:
+        """Blinded or not: the AI panel, the overlays and the notice follow the gate."""
+        self.ai_panel.set_blinded(self.reading.ai_withheld, bool(self.reading.results))
+        self._apply_ai_overlays()
+
+    def _on_revealed(self) -> None:
+        self.concordance_dock.show()
+        self.concordance_dock.raise_()
+        self._show_message(self.tr("First reading signed. AI revealed: accept or dismiss its "
+                                   "findings, then sign the final reading."))
+
+    def _model_names(self) -> dict[str, str]:
+        return {e.id: e.manifest.name for e in self.ai_runner.entries if e.manifest is not None}
+
+    def set_tool(self, mode: str) -> None:
+        """The left button's tool (window/level, measures, drawing marks…)."""
+        action = self.tool_actions.get(mode)
+        if action is None:
+            return
+        self.viewports.interaction.set_left_mode(mode)  # type: ignore[arg-type]
+        action.setChecked(True)
+        if mode.startswith("draw_") and not self.reading.editable:
+            self._show_message(self._not_editable_message())
+
+    def _not_editable_message(self) -> str:
+        if self.reading.reading is None:
+            return self.tr("Open a chest, bone or breast radiograph to draw marks.")
+        return self.tr("This reading is signed: Amend it to change it.")
+
+    def _on_viewer_key(self, _view: SliceView, key: str) -> bool:
+        """Esc: cancel what is being drawn and go back to window/level."""
+        if key == "Escape" and self.viewports.interaction.left_mode != "window":
+            self.viewports.interaction.cancel_drawing()
+            self.set_tool("window")
+            return True
+        return False
+
+    def _on_mark_drawn(self, view: SliceView, shape: str, points: Sequence[Point]) -> None:
+        images = self.reading.images
+        if view.stack is None:
+            return
+        if not self.reading.editable or images is None:
+            self._show_message(self._not_editable_message())
+            return
+        info = view.stack.slices[view.index]
+        if info.sop_instance_uid not in images.sop_uids:
+            self._show_message(self.tr("This image is not part of the study being read."))
+            return
+        try:
+            mark = self.reading.add_mark(info.sop_instance_uid, info.frame,
+                                         cast(MarkShape, shape), points,
+                                         self.reading_panel.default_label)
+        except ReadingError as exc:
+            self._show_message(self.tr("Mark not added: %1").replace("%1", exc.message))
+            return
+        if mark is not None:
+            self.reading_panel.remember_label(mark.label)
+            self._on_mark_selected(view, mark.id)
+
+    def _on_mark_moved(self, _view: SliceView, mark_id: str, dx: float, dy: float) -> None:
+        if not self.reading.move_mark(mark_id, dx, dy):
+            self._show_message(self._not_editable_message())
+            if self._apply_marks(force=True):  # the dragged glyph goes back
+                self.viewports.redraw()
+
+    def _on_mark_selected(self, _view: SliceView | None, mark_id: str | None) -> None:
+        self._selected_mark = mark_id
+        self.reading_panel.select_mark(mark_id)
+        if self._apply_marks():
+            self.viewports.redraw()
+
+    def _on_delete_selected(self, _view: SliceView) -> None:
+        if self._selected_mark is not None and self.reading.delete_mark(self._selected_mark):
+            self._selected_mark = None
+
+    def _apply_marks(self, force: bool = False) -> bool:
+        """Draw the open reading's marks on every view showing their image.
+
+        Before the reveal they are the reader's (cyan); after it, agreed (green) or
+        reader-only (blue) from the concordance; the selected one stands out.
+        """
+        reading = self.reading.reading
+        concordance = self._shown_concordance()
+        roles = {p.mark_id: p.status for p in concordance.pairs
+                 if p.mark_id is not None} if concordance is not None else {}
+        changed = False
+        for view in self.viewports.views:
+            glyphs: list[MarkGlyph] = []
+            if reading is not None and view.stack is not None:
+                where = {(info.sop_instance_uid, info.frame): i
+                         for i, info in enumerate(view.stack.slices)}
+                for mark in reading.marks:
+                    index = where.get((mark.sop_instance_uid, mark.frame))
+                    if index is None:
+                        continue
+                    role = cast(MarkRole, "selected" if mark.id == self._selected_mark
+                                else roles.get(mark.id, "reader"))
+                    glyphs.append(MarkGlyph(mark.id, index, mark.shape, mark.points, role,
+                                            label_text(mark.label)))
+            if force or tuple(glyphs) != view.marks:
+                view.set_marks(glyphs)
+                changed = True
+        return changed
+
+    def _shown_concordance(self) -> Concordance | None:
+        """The concordance the views show: once the reader has signed a first reading
+        (before that, AI-only would call a finding "missed" that was not read yet)."""
+        reading = self.reading.reading
+        if reading is None or self.reading.ai_withheld or (
+                reading.purpose == "first" and not reading.signed):
+            return None
+        return self.reading.concordance
+
+    def _coloured_boxes(self, result: AnalysisResult, boxes: list[Box]) -> list[Box]:
+        """After the reveal: agreed AI boxes green, AI-only magenta with a "!" badge
+        (green once the reader accepted it)."""
+        concordance = self._shown_concordance()
+        if concordance is None:
+            return boxes
+        pairs = {p.ai.key: p for p in concordance.pairs if p.ai is not None}
+        keys = [finding_key(result, i) for i, f in enumerate(result.findings)
+                if f.box_xyxy_px is not None and f.operating_point is not None]
+        if len(keys) != len(boxes):
+            return boxes
+        coloured = []
+        for key, box in zip(keys, boxes, strict=True):
+            pair = pairs.get(key)
+            if pair is not None and (pair.status == "agreed" or pair.decision == "accepted"):
+                box = replace(box, color=ROLE_COLOURS["agreed"])
+            elif pair is not None and pair.status == "ai_only":
+                box = replace(box, color=ROLE_COLOURS["ai_only"], badge="!")
+            coloured.append(box)
+        return coloured
+
+    def show_mark(self, mark_id: str) -> None:
+        """A row of the marks list was clicked: show that image and select the mark."""
+        reading = self.reading.reading
+        mark = reading.mark(mark_id) if reading is not None else None
+        if mark is None:
+            return
+        self._on_mark_selected(None, mark_id)
+        self.navigate_to(mark.sop_instance_uid, mark.frame, None)
+
+    def navigate_to(self, sop_instance_uid: str, frame: int, box: object) -> None:
+        """Show image (``sop_instance_uid``, ``frame``), zoomed to ``box`` when given;
+        an image not on screen is opened in the active viewport first."""
+        for index, view in enumerate(self.viewports.views):
+            if view.stack is None:
+                continue
+            for i, info in enumerate(view.stack.slices):
+                if (info.sop_instance_uid, info.frame) == (sop_instance_uid, frame):
+                    self.viewports.set_active(index)
+                    view.set_index(i)
+                    if isinstance(box, tuple) and len(box) == 4:
+                        self._zoom_to_box(view, cast(tuple[float, float, float, float], box))
+                    self.viewports.redraw()
+                    return
+        series_uid = self._series_of(sop_instance_uid)
+        if series_uid is None:
+            self._show_message(self.tr("This image is no longer in the database."))
+            return
+        self._pending_navigation = (sop_instance_uid, frame, box)
+        self.open_series(series_uid)
+
+    def _series_of(self, sop_instance_uid: str) -> str | None:
+        study = self._sop_study.get(sop_instance_uid)
+        for series in self.db.series(study) if study is not None else []:
+            uid = series.series_instance_uid
+            if any(h.sop_instance_uid == sop_instance_uid for h in self.db.series_headers(uid)):
+                return uid
+        return None
+
+    @staticmethod
+    def _zoom_to_box(view: SliceView, box: tuple[float, float, float, float]) -> None:
+        """Centre ``box`` (image pixels, corner origin) and zoom until it fills
+        :data:`_ZOOM_BOX_SHARE` of the view (never less than the fitted view)."""
+        x0, y0, x1, y1 = box
+        view.fit()
+        width, height = view.viewport_size()
+        fitted = view.zoom
+        wanted = _ZOOM_BOX_SHARE * min(width / max(x1 - x0, 1.0), height / max(y1 - y0, 1.0))
+        view.set_zoom(max(fitted, min(wanted, 8 * fitted)))
+        # image_to_display takes pixel centres: the corner-origin centre minus half a pixel
+        cx, cy = view.image_to_display((x0 + x1) / 2 - 0.5, (y0 + y1) / 2 - 0.5)
+        vx0, vy0, vx1, vy1 = view.renderer.GetViewport()
+        win_w, win_h = view.render_window.GetSize()
+        view.pan((vx0 + vx1) / 2 * win_w - cx, (vy0 + vy1) / 2 * win_h - cy)
+
+    def set_blinded_first_read(self, blinded: bool) -> None:
+        """Reading > Blinded first read: the practice's policy, for readings started next."""
+        self.settings.blinded_first_read = bool(blinded)
+        self.reading.blinded = bool(blinded)
+        self._show_message(self.tr("Blinded first read on: the AI is shown once you sign.")
+                           if blinded else
+                           self.tr("Blinded first read off: the AI is shown at once."))
+
+    def _refresh_reading_statuses(self) -> None:
+        """The study list's Reading column: stored statuses, AI running, "likely normal"."""
+        try:
+            statuses: dict[str, str] = dict(self.reading.store.statuses())
+        except sqlite3.Error:
+            return
+        if self.ai_runner.busy and self._ai_study is not None and statuses.get(
+                self._ai_study, "unread") in ("unread", "in_progress"):
+            statuses[self._ai_study] = "ai_running"
+        flags: dict[str, str] = {}
+        positive: set[str] = set()
+        for results in self._ai_results.values():
+            for result in results.values():
+                study = self._sop_study.get(result.sop_instance_uid)
+                if study is None or self._study_kinds.get(study) != "cxr" \
+                        or not result.applicable or result.reason or not result.case_scores:
+                    continue
+                if all(score.operating_point is None for score in result.case_scores):
+                    flags[study] = "likely_normal"  # under the high-sensitivity threshold
+                else:
+                    positive.add(study)
+        for study in positive:
+            flags.pop(study, None)
+        self.browser.set_reading_statuses(statuses, flags)
+
+    def choose_export(self) -> None:
+        """File > Export reading…: DICOM SR (+GSPS) and the PDF report into a folder."""
+        if self.reading.reading is None:
+            self._show_message(self.tr("Open a study with a reading first."))
+            return
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Export the reading to"),
+                                                  self.settings.last_folder)
+        if folder:
+            self.export_to(Path(folder))
+
+    def export_to(self, folder: Path) -> Task | None:
+        """Write the exports in the background; the status bar says where they went."""
+        reading = self.reading.reading
+        if reading is None:
+            return None
+        language = self.settings.language or (
+            "fr" if QLocale.system().name().startswith("fr") else "en")
+        results = [] if self.reading.ai_withheld else self.reading.results
+        concordance = None if self.reading.ai_withheld else self.reading.concordance
+        task = Task(export_reading, self.db, reading, results, concordance, folder,
+                    lang=language, model_names=self._model_names(), with_progress=False)
+        task.signals.succeeded.connect(self._on_exported)
+        task.signals.failed.connect(self._on_export_failed)
+        self._export_target = (reading.study_instance_uid, reading.reading_id, folder)
+        self._show_message(self.tr("Exporting the reading…"))
+        self.runner.start(task)
+        return task
+
+    def _on_exported(self, written: object) -> None:
+        study_uid, reading_id, folder = self._export_target
+        files = [str(p) for p in written] if isinstance(written, list) else []
+        self.reading.store.record(study_uid, self.reading.reader, "exported",
+                                  {"what": "sr+pdf", "path": str(folder), "files": files},
+                                  reading_id=reading_id)
+        self._show_message(self.tr("Reading exported to %1 (%n file(s)).", "", len(files))
+                           .replace("%1", str(folder)))
+
+    def _on_export_failed(self, message: str) -> None:
+        self._show_message(self.tr("Export failed: %1").replace("%1", message))
+
+    def show_audit(self) -> None:
+        """Reading > Audit…: agreement with the AI per model, over a period (non-modal)."""
+        if self._audit_window is None:
+            self._audit_window = AuditWindow(self.reading.store, self)
+            self._audit_window.setWindowFlag(Qt.WindowType.Window)
+        self._audit_window.show()
+        self._audit_window.raise_()
 
     # -- dialogs (only on the user's request: File menu, About) -------------------------------
 
@@ -930,6 +1359,7 @@ class MainWindow(QMainWindow):
         self._refresh_timer.stop()
         self.ai_runner.shutdown()
         self.runner.wait(10000)
+        self.reading.close()
         for viewer in self._card_viewers.values():
             viewer.close()
         self.settings.save_window_state(self.saveGeometry(), self.saveState())

@@ -1,4 +1,4 @@
-"""User settings stored with QSettings (language, import options, AI, window state).
+"""User settings stored with QSettings (language, import, AI, reading, window state).
 
 One small typed façade so that keys are spelled in one place and defaults are
 explicit; everything else in ``app`` reads and writes settings through it.
@@ -57,6 +57,19 @@ class Settings:
     @last_folder.setter
     def last_folder(self, folder: str) -> None:
         self._s.setValue("import/last_folder", folder)
+
+    @property
+    def blinded_first_read(self) -> bool:
+        """AI results stay hidden until the radiologist signs a first reading (default: yes).
+
+        A practice policy, kept under ``practice/`` in the settings file so that a
+        deployment can set it once for every workstation of the practice.
+        """
+        return self._bool("practice/blinded_first_read", True)
+
+    @blinded_first_read.setter
+    def blinded_first_read(self, value: bool) -> None:
+        self._s.setValue("practice/blinded_first_read", bool(value))
 
     def ai_auto_run(self, model_id: str) -> bool:
         """Whether model ``model_id`` runs by itself when an image opens (default: yes)."""

@@ -92,8 +92,10 @@ def make_window(qapp: QApplication, qtbot, tmp_path: Path,  # noqa: F811
     opened = []
 
     def make() -> MainWindow:
-        win = MainWindow(db, Settings(QSettings(str(tmp_path / "settings.ini"),
-                                                QSettings.Format.IniFormat)),
+        settings = Settings(QSettings(str(tmp_path / "settings.ini"),
+                                      QSettings.Format.IniFormat))
+        settings.blinded_first_read = False  # these tests look at the AI itself, not blinding
+        win = MainWindow(db, settings,
                          ai_runner=AiRunner(registry=lambda: ModelRegistry([models])))
         win.resize(1280, 800)
         win.show()

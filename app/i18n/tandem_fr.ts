@@ -75,6 +75,14 @@
         <translation>Lancer l&apos;IA</translation>
     </message>
     <message>
+        <source>AI results ready — sign your reading to see them</source>
+        <translation>Résultats de l&apos;IA prêts — signez votre lecture pour les voir</translation>
+    </message>
+    <message>
+        <source>AI is reading in the background — sign your reading to see its results</source>
+        <translation>L&apos;IA lit en arrière-plan — signez votre lecture pour voir ses résultats</translation>
+    </message>
+    <message>
         <source>unknown problem</source>
         <translation>problème inconnu</translation>
     </message>
@@ -126,6 +134,255 @@
     </message>
 </context>
 <context>
+    <name>AuditWindow</name>
+    <message>
+        <source>Reading audit</source>
+        <translation>Audit des lectures</translation>
+    </message>
+    <message>
+        <source>From</source>
+        <translation>Du</translation>
+    </message>
+    <message>
+        <source>to</source>
+        <translation>au</translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation>Exporter en CSV…</translation>
+    </message>
+    <message>
+        <source>One row per signed case of the period</source>
+        <translation>Une ligne par cas signé de la période</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Modèle</translation>
+    </message>
+    <message>
+        <source>Cases</source>
+        <translation>Cas</translation>
+    </message>
+    <message>
+        <source>Agreement</source>
+        <translation>Accord</translation>
+    </message>
+    <message>
+        <source>AI-only findings</source>
+        <translation>Anomalies IA seule</translation>
+    </message>
+    <message>
+        <source>Accepted</source>
+        <translation>Acceptées</translation>
+    </message>
+    <message>
+        <source>Dismissed</source>
+        <translation>Rejetées</translation>
+    </message>
+    <message>
+        <source>Median time per case</source>
+        <translation>Durée médiane par cas</translation>
+    </message>
+    <message>
+        <source>Agreement rate per model (%)</source>
+        <translation>Taux d&apos;accord par modèle (%)</translation>
+    </message>
+    <message>
+        <source>AI-only findings: accepted vs dismissed</source>
+        <translation>Anomalies IA seule : acceptées / rejetées</translation>
+    </message>
+    <message>
+        <source>Could not read the audit: %1</source>
+        <translation>Lecture de l&apos;audit impossible : %1</translation>
+    </message>
+    <message>
+        <source>Signed cases in the period: %1</source>
+        <translation>Cas signés sur la période : %1</translation>
+    </message>
+    <message>
+        <source>No signed reading in this period.</source>
+        <translation>Aucune lecture signée sur cette période.</translation>
+    </message>
+    <message>
+        <source>(no model)</source>
+        <translation>(aucun modèle)</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>%1 min %2 s</source>
+        <translation>%1 min %2 s</translation>
+    </message>
+    <message>
+        <source>agreement</source>
+        <translation>accord</translation>
+    </message>
+    <message>
+        <source>accepted</source>
+        <translation>acceptées</translation>
+    </message>
+    <message>
+        <source>dismissed</source>
+        <translation>rejetées</translation>
+    </message>
+    <message>
+        <source>Export the audit as CSV</source>
+        <translation>Exporter l&apos;audit en CSV</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>Fichiers CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Could not write %1: %2</source>
+        <translation>Écriture de %1 impossible : %2</translation>
+    </message>
+    <message>
+        <source>Saved %1 rows to %2</source>
+        <translation>%1 lignes enregistrées dans %2</translation>
+    </message>
+</context>
+<context>
+    <name>BarChart</name>
+    <message>
+        <source>No data</source>
+        <translation>Aucune donnée</translation>
+    </message>
+</context>
+<context>
+    <name>ConcordancePanel</name>
+    <message>
+        <source>The comparison with the AI appears here once your first reading is signed.</source>
+        <translation>La comparaison avec l&apos;IA apparaît ici une fois votre première lecture signée.</translation>
+    </message>
+    <message>
+        <source>◀ Previous</source>
+        <translation>◀ Précédent</translation>
+    </message>
+    <message>
+        <source>Previous finding (key: %1)</source>
+        <translation>Anomalie précédente (touche : %1)</translation>
+    </message>
+    <message>
+        <source>Next ▶</source>
+        <translation>Suivant ▶</translation>
+    </message>
+    <message>
+        <source>Next finding, possible misses first (key: %1)</source>
+        <translation>Anomalie suivante, omissions possibles d&apos;abord (touche : %1)</translation>
+    </message>
+    <message>
+        <source>Next AI finding</source>
+        <translation>Anomalie IA suivante</translation>
+    </message>
+    <message>
+        <source>Previous AI finding</source>
+        <translation>Anomalie IA précédente</translation>
+    </message>
+    <message>
+        <source>artefact</source>
+        <translation>artefact</translation>
+    </message>
+    <message>
+        <source>known / old lesion</source>
+        <translation>lésion connue / ancienne</translation>
+    </message>
+    <message>
+        <source>outside the field of interest</source>
+        <translation>hors du champ d&apos;intérêt</translation>
+    </message>
+    <message>
+        <source>not a lesion</source>
+        <translation>pas une lésion</translation>
+    </message>
+    <message>
+        <source>AI only: %1</source>
+        <translation>IA seule : %1</translation>
+    </message>
+    <message>
+        <source>Agreed: %1</source>
+        <translation>Concordants : %1</translation>
+    </message>
+    <message>
+        <source>Reader only: %1</source>
+        <translation>Lecteur seul : %1</translation>
+    </message>
+    <message>
+        <source>No AI finding</source>
+        <translation>Aucune anomalie IA</translation>
+    </message>
+    <message>
+        <source>%1 of %2</source>
+        <translation>%1 sur %2</translation>
+    </message>
+    <message>
+        <source>Discordant — review the possible misses</source>
+        <translation>Discordant — revoir les omissions possibles</translation>
+    </message>
+    <message>
+        <source>Concordant</source>
+        <translation>Concordant</translation>
+    </message>
+    <message>
+        <source>Image %1</source>
+        <translation>Image %1</translation>
+    </message>
+    <message>
+        <source>normal</source>
+        <translation>normal</translation>
+    </message>
+    <message>
+        <source>abnormal</source>
+        <translation>anormal</translation>
+    </message>
+    <message>
+        <source>present</source>
+        <translation>présente</translation>
+    </message>
+    <message>
+        <source>absent</source>
+        <translation>absente</translation>
+    </message>
+    <message>
+        <source>not assessed</source>
+        <translation>non évalué</translation>
+    </message>
+    <message>
+        <source>agree</source>
+        <translation>accord</translation>
+    </message>
+    <message>
+        <source>disagree</source>
+        <translation>désaccord</translation>
+    </message>
+    <message>
+        <source>undetermined</source>
+        <translation>indéterminé</translation>
+    </message>
+    <message>
+        <source>R</source>
+        <translation>D</translation>
+    </message>
+    <message>
+        <source>L</source>
+        <translation>G</translation>
+    </message>
+    <message>
+        <source>Reader: %1</source>
+        <translation>Lecteur : %1</translation>
+    </message>
+    <message>
+        <source>AI: %1</source>
+        <translation>IA : %1</translation>
+    </message>
+    <message>
+        <source>Your marks on images the AI did not analyse: %1</source>
+        <translation>Vos marques sur des images non analysées par l&apos;IA : %1</translation>
+    </message>
+</context>
+<context>
     <name>ErrorsPanel</name>
     <message>
         <source>Files that could not be read</source>
@@ -172,6 +429,10 @@
     <message>
         <source>Studies</source>
         <translation>Examens</translation>
+    </message>
+    <message>
+        <source>Concordance</source>
+        <translation>Concordance</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -310,6 +571,66 @@
         <translation>Réticule (navigation MPR, Maj+clic)</translation>
     </message>
     <message>
+        <source>Mark a point</source>
+        <translation>Pointer un repère</translation>
+    </message>
+    <message>
+        <source>Draw a box</source>
+        <translation>Tracer un rectangle</translation>
+    </message>
+    <message>
+        <source>Draw an ellipse</source>
+        <translation>Tracer une ellipse</translation>
+    </message>
+    <message>
+        <source>Draw a polygon (double-click or Enter closes)</source>
+        <translation>Tracer un polygone (double-clic ou Entrée pour fermer)</translation>
+    </message>
+    <message>
+        <source>Select and move marks (Delete removes)</source>
+        <translation>Sélectionner et déplacer les repères (Suppr efface)</translation>
+    </message>
+    <message>
+        <source>back to window/level</source>
+        <translation>retour au fenêtrage</translation>
+    </message>
+    <message>
+        <source>&amp;Undo</source>
+        <translation>&amp;Annuler</translation>
+    </message>
+    <message>
+        <source>&amp;Redo</source>
+        <translation>&amp;Rétablir</translation>
+    </message>
+    <message>
+        <source>&amp;Normal</source>
+        <translation>&amp;Normal</translation>
+    </message>
+    <message>
+        <source>&amp;Abnormal</source>
+        <translation>A&amp;normal</translation>
+    </message>
+    <message>
+        <source>&amp;Sign reading</source>
+        <translation>&amp;Signer la lecture</translation>
+    </message>
+    <message>
+        <source>A&amp;mend reading</source>
+        <translation>&amp;Rectifier la lecture</translation>
+    </message>
+    <message>
+        <source>&amp;Export reading…</source>
+        <translation>&amp;Exporter la lecture…</translation>
+    </message>
+    <message>
+        <source>&amp;Audit…</source>
+        <translation>&amp;Audit…</translation>
+    </message>
+    <message>
+        <source>&amp;Blinded first read (AI after sign-off)</source>
+        <translation>Première lecture en &amp;aveugle (IA après signature)</translation>
+    </message>
+    <message>
         <source>&amp;File</source>
         <translation>&amp;Fichier</translation>
     </message>
@@ -326,10 +647,6 @@
         <translation>&amp;Préréglages de fenêtre</translation>
     </message>
     <message>
-        <source>Left &amp;button</source>
-        <translation>&amp;Bouton gauche</translation>
-    </message>
-    <message>
         <source>&amp;Navigate</source>
         <translation>&amp;Navigation</translation>
     </message>
@@ -344,6 +661,14 @@
     <message>
         <source>System language</source>
         <translation>Langue du système</translation>
+    </message>
+    <message>
+        <source>&amp;Tools</source>
+        <translation>&amp;Outils</translation>
+    </message>
+    <message>
+        <source>&amp;Reading</source>
+        <translation>&amp;Lecture</translation>
     </message>
     <message>
         <source>&amp;AI</source>
@@ -476,6 +801,65 @@
         <translation>Impossible de lire la fiche du modèle %1 : %2</translation>
     </message>
     <message>
+        <source>Cannot open the reading: %1</source>
+        <translation>Impossible d&apos;ouvrir la lecture : %1</translation>
+    </message>
+    <message>
+        <source>First reading signed. AI revealed: accept or dismiss its findings, then sign the final reading.</source>
+        <translation>Première lecture signée. IA dévoilée : acceptez ou rejetez ses signes, puis signez la lecture finale.</translation>
+    </message>
+    <message>
+        <source>Open a chest, bone or breast radiograph to draw marks.</source>
+        <translation>Ouvrez une radiographie thoracique, osseuse ou une mammographie pour poser des repères.</translation>
+    </message>
+    <message>
+        <source>This reading is signed: Amend it to change it.</source>
+        <translation>Cette lecture est signée : rectifiez-la pour la modifier.</translation>
+    </message>
+    <message>
+        <source>This image is not part of the study being read.</source>
+        <translation>Cette image n&apos;appartient pas à l&apos;examen en cours de lecture.</translation>
+    </message>
+    <message>
+        <source>Mark not added: %1</source>
+        <translation>Repère non ajouté : %1</translation>
+    </message>
+    <message>
+        <source>This image is no longer in the database.</source>
+        <translation>Cette image n&apos;est plus dans la base.</translation>
+    </message>
+    <message>
+        <source>Blinded first read on: the AI is shown once you sign.</source>
+        <translation>Première lecture en aveugle activée : l&apos;IA s&apos;affiche après votre signature.</translation>
+    </message>
+    <message>
+        <source>Blinded first read off: the AI is shown at once.</source>
+        <translation>Première lecture en aveugle désactivée : l&apos;IA s&apos;affiche immédiatement.</translation>
+    </message>
+    <message>
+        <source>Open a study with a reading first.</source>
+        <translation>Ouvrez d&apos;abord un examen avec une lecture.</translation>
+    </message>
+    <message>
+        <source>Export the reading to</source>
+        <translation>Exporter la lecture vers</translation>
+    </message>
+    <message>
+        <source>Exporting the reading…</source>
+        <translation>Export de la lecture…</translation>
+    </message>
+    <message numerus="yes">
+        <source>Reading exported to %1 (%n file(s)).</source>
+        <translation>
+            <numerusform>Lecture exportée vers %1 (%n fichier).</numerusform>
+            <numerusform>Lecture exportée vers %1 (%n fichiers).</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Export failed: %1</source>
+        <translation>Échec de l&apos;export : %1</translation>
+    </message>
+    <message>
         <source>Copy files into Tandem (for CDs and USB sticks)</source>
         <translation>Copier les fichiers dans Tandem (CD et clés USB)</translation>
     </message>
@@ -582,6 +966,10 @@
         <translation>Aucune détection</translation>
     </message>
     <message>
+        <source>Thresholds of this model version: high sensitivity %1, high specificity %2</source>
+        <translation>Seuils de cette version du modèle : haute sensibilité %1, haute spécificité %2</translation>
+    </message>
+    <message>
         <source>heatmap</source>
         <translation>carte de chaleur</translation>
     </message>
@@ -675,8 +1063,132 @@
         <translation>Ma lecture</translation>
     </message>
     <message>
+        <source>Marks</source>
+        <translation>Repères</translation>
+    </message>
+    <message>
+        <source>New marks:</source>
+        <translation>Nouveaux repères :</translation>
+    </message>
+    <message>
+        <source>Label given to the next mark you draw (P point, B box, E ellipse, G polygon, S select and move, Delete removes the selected mark, Esc back to window/level)</source>
+        <translation>Libellé du prochain repère (P point, B rectangle, E ellipse, G polygone, S sélection et déplacement, Suppr efface le repère sélectionné, Échap retour au fenêtrage)</translation>
+    </message>
+    <message>
+        <source>Mark</source>
+        <translation>Repère</translation>
+    </message>
+    <message>
+        <source>Label</source>
+        <translation>Libellé</translation>
+    </message>
+    <message>
+        <source>Confidence</source>
+        <translation>Confiance</translation>
+    </message>
+    <message>
+        <source>Comments</source>
+        <translation>Commentaire</translation>
+    </message>
+    <message>
+        <source>Free text (saved as you type)</source>
+        <translation>Texte libre (enregistré pendant la frappe)</translation>
+    </message>
+    <message>
+        <source>Sign</source>
+        <translation>Signer</translation>
+    </message>
+    <message>
+        <source>Sign this reading (Ctrl+Return); a signed reading can only be amended</source>
+        <translation>Signer cette lecture (Ctrl+Entrée) ; une lecture signée ne peut qu&apos;être rectifiée</translation>
+    </message>
+    <message>
+        <source>Amend</source>
+        <translation>Rectifier</translation>
+    </message>
+    <message>
+        <source>Correct a signed reading: a new version that points to the signed one</source>
+        <translation>Corriger une lecture signée : nouvelle version liée à la version signée</translation>
+    </message>
+    <message>
         <source>Open a study to record your reading.</source>
         <translation>Ouvrez un examen pour saisir votre lecture.</translation>
+    </message>
+    <message>
+        <source>This kind of study has no reading form yet (chest and bone radiographs, mammography).</source>
+        <translation>Ce type d&apos;examen n&apos;a pas encore de formulaire de lecture (radiographies thoraciques et osseuses, mammographie).</translation>
+    </message>
+    <message>
+        <source>Signed %1 by %2, version %3</source>
+        <translation>Signée le %1 par %2, version %3</translation>
+    </message>
+    <message>
+        <source>Draft — autosaved %1</source>
+        <translation>Brouillon — enregistré à %1</translation>
+    </message>
+    <message>
+        <source>First read: the AI stays hidden until you sign.</source>
+        <translation>Première lecture : l&apos;IA reste masquée jusqu&apos;à votre signature.</translation>
+    </message>
+    <message>
+        <source>AI revealed: accept or dismiss its findings, then sign the final reading.</source>
+        <translation>IA dévoilée : acceptez ou rejetez ses signes, puis signez la lecture finale.</translation>
+    </message>
+    <message>
+        <source>Amendment of version %1.</source>
+        <translation>Rectificatif de la version %1.</translation>
+    </message>
+    <message>
+        <source>Normal</source>
+        <translation>Normale</translation>
+    </message>
+    <message>
+        <source>Normal chest radiograph (U)</source>
+        <translation>Radiographie thoracique normale (U)</translation>
+    </message>
+    <message>
+        <source>Abnormal</source>
+        <translation>Anormale</translation>
+    </message>
+    <message>
+        <source>Abnormal chest radiograph (Shift+U)</source>
+        <translation>Radiographie thoracique anormale (Maj+U)</translation>
+    </message>
+    <message>
+        <source>Image %1</source>
+        <translation>Image %1</translation>
+    </message>
+    <message>
+        <source>Fracture</source>
+        <translation>Fracture</translation>
+    </message>
+    <message>
+        <source>No fracture</source>
+        <translation>Pas de fracture</translation>
+    </message>
+    <message>
+        <source>BI-RADS</source>
+        <translation>BI-RADS</translation>
+    </message>
+    <message>
+        <source>Density</source>
+        <translation>Densité</translation>
+    </message>
+    <message>
+        <source>Right breast</source>
+        <translation>Sein droit</translation>
+    </message>
+    <message>
+        <source>Left breast</source>
+        <translation>Sein gauche</translation>
+    </message>
+    <message>
+        <source>Delete this mark (Delete)</source>
+        <translation>Supprimer ce repère (Suppr)</translation>
+    </message>
+    <message>
+        <source>Marks (%1)</source>
+        <translation>Repères (%1)</translation>
     </message>
 </context>
 <context>
@@ -698,6 +1210,18 @@
         <translation>Images</translation>
     </message>
     <message>
+        <source>Reading</source>
+        <translation>Lecture</translation>
+    </message>
+    <message>
+        <source>Discordant first</source>
+        <translation>Discordants d&apos;abord</translation>
+    </message>
+    <message>
+        <source>Show the studies whose reading disagrees with the AI first</source>
+        <translation>Afficher d&apos;abord les examens où la lecture et l&apos;IA divergent</translation>
+    </message>
+    <message>
         <source>(no name)</source>
         <translation>(sans nom)</translation>
     </message>
@@ -708,6 +1232,46 @@
     <message>
         <source>Acc. %1</source>
         <translation>N° acc. %1</translation>
+    </message>
+    <message>
+        <source>unread</source>
+        <translation>non lu</translation>
+    </message>
+    <message>
+        <source>AI running</source>
+        <translation>IA en cours</translation>
+    </message>
+    <message>
+        <source>in progress</source>
+        <translation>en cours</translation>
+    </message>
+    <message>
+        <source>read</source>
+        <translation>lu</translation>
+    </message>
+    <message>
+        <source>discordant</source>
+        <translation>discordant</translation>
+    </message>
+    <message>
+        <source>amended</source>
+        <translation>amendé</translation>
+    </message>
+    <message>
+        <source>AI: likely normal</source>
+        <translation>IA : probablement normal</translation>
+    </message>
+    <message>
+        <source>Your reading and the AI disagree: see the concordance</source>
+        <translation>Votre lecture et l&apos;IA divergent : voir la concordance</translation>
+    </message>
+    <message>
+        <source>The signed reading was amended</source>
+        <translation>La lecture signée a été amendée</translation>
+    </message>
+    <message>
+        <source>The AI score is under the model&apos;s high-sensitivity threshold: a triage hint, not a report</source>
+        <translation>Score IA sous le seuil de haute sensibilité du modèle : aide au tri, pas un compte rendu</translation>
     </message>
     <message numerus="yes">
         <source>%n image(s)</source>
@@ -730,6 +1294,77 @@
     <message>
         <source>Loading images: %1 / %2</source>
         <translation>Chargement des images : %1 / %2</translation>
+    </message>
+</context>
+<context>
+    <name>_FindingRow</name>
+    <message>
+        <source>Possible miss</source>
+        <translation>Omission possible</translation>
+    </message>
+    <message>
+        <source>Agreed</source>
+        <translation>Concordant</translation>
+    </message>
+    <message>
+        <source>Reader only</source>
+        <translation>Lecteur seul</translation>
+    </message>
+    <message>
+        <source>your mark: %1</source>
+        <translation>votre marque : %1</translation>
+    </message>
+    <message>
+        <source>Your mark: %1</source>
+        <translation>Votre marque : %1</translation>
+    </message>
+    <message>
+        <source>Your mark</source>
+        <translation>Votre marque</translation>
+    </message>
+    <message>
+        <source>high-specificity operating point met</source>
+        <translation>point de fonctionnement haute spécificité atteint</translation>
+    </message>
+    <message>
+        <source>only the high-sensitivity operating point met</source>
+        <translation>seul le point haute sensibilité est atteint</translation>
+    </message>
+    <message>
+        <source>%1 v%2 (sha256 %3…)</source>
+        <translation>%1 v%2 (sha256 %3…)</translation>
+    </message>
+    <message>
+        <source>Accept</source>
+        <translation>Accepter</translation>
+    </message>
+    <message>
+        <source>The AI is right: keep this finding in the final reading</source>
+        <translation>L&apos;IA a raison : garder cette anomalie dans la lecture finale</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>Rejeter</translation>
+    </message>
+    <message>
+        <source>The AI is wrong here; give a reason if you wish</source>
+        <translation>L&apos;IA se trompe ici ; indiquez un motif si vous le souhaitez</translation>
+    </message>
+    <message>
+        <source>Reason (optional)</source>
+        <translation>Motif (facultatif)</translation>
+    </message>
+    <message>
+        <source>Why you accept or dismiss it (optional)</source>
+        <translation>Pourquoi vous l&apos;acceptez ou la rejetez (facultatif)</translation>
+    </message>
+    <message>
+        <source>Accepted</source>
+        <translation>Accepté</translation>
+    </message>
+    <message>
+        <source>Dismissed</source>
+        <translation>Rejeté</translation>
     </message>
 </context>
 </TS>

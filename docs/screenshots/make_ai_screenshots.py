@@ -50,8 +50,9 @@ def main() -> int:
 
     app = create_application([])
     db = StudyDatabase(work / "studies.sqlite")
-    window = MainWindow(db, Settings(QSettings(str(work / "settings.ini"),
-                                               QSettings.Format.IniFormat)))
+    settings = Settings(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
+    settings.blinded_first_read = False  # these pictures show the AI, not the blinded read
+    window = MainWindow(db, settings)
     window.resize(1600, 1000)
     window.show()
     _wait(app, lambda: window.ai_runner.loaded)
