@@ -596,9 +596,13 @@ class SliceView:
                 lines = [[self._scene(c, "boxes") for c in [*corners, corners[0]]]]
             built.append(props.polyline_actor(lines, box.color))
             if box.caption:
-                label_at = (x1, y0) if self.flip_horizontal else (x0, y0)
+                left = x1 if self.flip_horizontal else x0
+                # AI captions hang under the box: above it sit the reader's mark captions
+                # and the badge, which a wide caption on a small box would cover.
+                label_at, offset = (((left, y1), (0.0, -17.0)) if box.ai
+                                    else ((left, y0), (0.0, 0.0)))
                 built.append(props.world_text(box.caption, self._scene(label_at, "boxes"),
-                                              box.color, size=13))
+                                              box.color, size=13, offset_px=offset))
             if box.badge:  # a filled tag on the box's top corner at the screen's right
                 badge_at = (x0, y0) if self.flip_horizontal else (x1, y0)
                 built.append(props.tag_text(box.badge, self._scene(badge_at, "boxes"),
