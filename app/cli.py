@@ -4,7 +4,7 @@
 print or write what the GUI would show, ``tandem models|analyze`` list and run the local AI
 models, and ``tandem reading|compare|export|audit`` give the double read (the radiologist's reading,
 its concordance with the AI, SR/PDF exports, the practice audit), so tests, benchmarks and scripts
-drive the product.
+drive the product; ``tandem pacs|listen`` talk DICOM with the practice's PACS and modalities.
 Heavy modules (Qt, VTK, decoders) are imported inside each command, so ``tandem --version``
 and ``tandem inspect`` start fast and never need a display.
 """
@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 SUBCOMMANDS = ("inspect", "import", "render", "models", "analyze", "reading", "compare", "export",
-               "audit")
+               "audit", "pacs", "listen")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,7 +93,15 @@ def _run_subcommand(args: list[str]) -> int:
     p_analyze.add_argument("--models-dir", type=Path, help="also look for models here (first)")
 
     _add_reading_parsers(sub)
+    from app.cli_pacs import add_pacs_parsers
+    add_pacs_parsers(sub)
     opts = parser.parse_args(args)
+    if opts.command == "pacs":
+        from app.cli_pacs import run_pacs
+        return run_pacs(opts)
+    if opts.command == "listen":
+        from app.cli_pacs import run_listen
+        return run_listen(opts)
     if opts.command in ("reading", "compare", "export", "audit"):
         return _run_reading_command(opts)
     if opts.command == "models":

@@ -201,11 +201,11 @@ def _rank(header: InstanceHeader) -> tuple[bool, int]:
 def _copy_into_storage(header: InstanceHeader, keys: InstanceKeys, storage: Path,
                        stamp: FileStamp) -> InstanceHeader:
     """Copy the file to its place in storage, atomically; return the header of the copy."""
-    target = storage / _safe(keys.study) / _safe(keys.series) / f"{_safe(keys.sop)}.dcm"
+    target = storage_target(storage, keys.study, keys.series, keys.sop)
     incoming = storage / INCOMING_DIR
     incoming.mkdir(parents=True, exist_ok=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = incoming / f"{_safe(keys.sop)}.{os.getpid()}.part"
+    part = incoming / f"{safe_file_name(keys.sop)}.{os.getpid()}.part"
     try:
         with header.path.open("rb") as src, part.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
@@ -220,7 +220,13 @@ def _copy_into_storage(header: InstanceHeader, keys: InstanceKeys, storage: Path
     return dataclasses.replace(header, path=target)
 
 
-def _safe(uid: str) -> str:
+def storage_target(storage: Path, study_uid: str, series_uid: str, sop_uid: str) -> Path:
+    """Where an instance lives in Tandem's storage (imports and network receipts alike)."""
+    return (storage / safe_file_name(study_uid) / safe_file_name(series_uid)
+            / f"{safe_file_name(sop_uid)}.dcm")
+
+
+def safe_file_name(uid: str) -> str:
     """A UID as a file name; anything unusual is replaced by a stable hex digest."""
     if _SAFE_NAME.fullmatch(uid) and uid not in (".", ".."):
         return uid

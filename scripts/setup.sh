@@ -9,7 +9,7 @@ APT_PACKAGES="xvfb xauth libgl1-mesa-dri libegl1 libegl-mesa0 libgl1 libglx-mesa
   libxkbcommon-x11-0 libxkbcommon0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xkb1 libdbus-1-3
   libfontconfig1 libglib2.0-0 libxrender1 libxi6 fonts-dejavu-core python3-venv
-  dicom3tools dcmtk"
+  dicom3tools dcmtk orthanc orthanc-dicomweb"
 
 missing=""
 for p in $APT_PACKAGES; do
