@@ -24,10 +24,9 @@ import dataclasses
 import json
 import os
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,9 +35,9 @@ from typing import Any, NamedTuple
 from imaging import paths
 from imaging.errors import Warning_
 from imaging.header import InstanceHeader
+from imaging.sqlite_connections import ThreadConnections
 
 SCHEMA_VERSION = 1
-_BUSY_TIMEOUT_MS = 30_000
 
 # Each entry upgrades the schema from version i to i + 1 (index 0: empty -> 1). Statements are
 # split on ';', so comments inside must not contain one.
@@ -253,37 +252,17 @@ class StudyDatabase:
         # Copies live beside the database, so a database only ever deletes its own copies.
         self.storage_dir = self.path.parent / paths.STORAGE_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections = ThreadConnections(self.path, synchronous="NORMAL")
         self._migrate()
 
     # -- connections -------------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            # check_same_thread=False only so close() can close every thread's connection;
-            # each connection is used by the thread that opened it.
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=_BUSY_TIMEOUT_MS / 1000)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+        return self._connections.get()
 
     def close(self) -> None:
         """Close every thread's connection (call once no thread uses the database)."""
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._connections.close_all()
 
     def __enter__(self) -> StudyDatabase:
         return self
@@ -291,16 +270,8 @@ class StudyDatabase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._connections.write()
 
     def _migrate(self) -> None:
         with self._write() as conn:

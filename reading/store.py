@@ -23,20 +23,19 @@ import hashlib
 import json
 import os
 import sqlite3
-import threading
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from imaging.sqlite_connections import ThreadConnections
 from reading.model import Reading
 from reading.vocabulary import StudyKind
 
 SCHEMA_VERSION = 1
-_BUSY_TIMEOUT_MS = 30_000
 _GENESIS = "0" * 64  # the "previous hash" of the first audit row
 
 # Each entry upgrades the reading schema from version i to i + 1, one statement per item
@@ -178,37 +177,17 @@ class ReadingStore:
     def __init__(self, db_path: Path | str) -> None:
         self.path = Path(db_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections = ThreadConnections(self.path, synchronous="FULL")
         self._migrate()
 
     # -- connections -------------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            # check_same_thread=False only so close() can close every thread's connection.
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=_BUSY_TIMEOUT_MS / 1000)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            # FULL: a committed edit survives a power cut too, not only a killed process.
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+        return self._connections.get()
 
     def close(self) -> None:
         """Close every thread's connection (call once no thread uses the store)."""
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._connections.close_all()
 
     def __enter__(self) -> ReadingStore:
         return self
@@ -216,16 +195,9 @@ class ReadingStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        # synchronous=FULL: a committed edit survives a power cut too, not only a kill.
+        return self._connections.write()
 
     def _migrate(self) -> None:
         with self._write() as conn:

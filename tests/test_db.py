@@ -191,4 +191,4 @@ def test_reader_thread_and_writer_thread_use_their_own_connections(db: StudyData
     assert not failures
     assert seen == sorted(seen)  # readers see whole committed batches, never a regression
     assert db.counts()["instances"] == len(headers)
-    assert len(db._connections) == 2
+    assert db._connections.open_count == 2
