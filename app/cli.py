@@ -150,6 +150,8 @@ def _add_reading_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p_export.add_argument("--pdf", type=Path, metavar="FILE", help="write the one-page report")
     p_export.add_argument("--lang", default="fr", choices=["fr", "en"], help="report language")
     p_export.add_argument("--models-dir", type=Path, help="also look for models here (first)")
+    p_export.add_argument("--send", metavar="NODE",
+                          help="then send the DICOM files (SR, GSPS, PDF) to this PACS node")
     p_audit = sub.add_parser("audit", help="the practice's double-reading audit")
     p_audit.add_argument("--since", help="first day (YYYY-MM-DD)")
     p_audit.add_argument("--until", help="last day (YYYY-MM-DD)")
@@ -170,7 +172,7 @@ def _run_reading_command(opts: argparse.Namespace) -> int:
     if opts.command == "export":
         from app.cli_export import run_export
         return run_export(opts.study, sr_dir=opts.sr_dir, pdf=opts.pdf, gsps=not opts.no_gsps,
-                          lang=opts.lang, models_dir=opts.models_dir)
+                          lang=opts.lang, models_dir=opts.models_dir, send_to=opts.send)
     from app.cli_audit import run_audit
     return run_audit(since=opts.since, until=opts.until, csv_path=opts.csv_path,
                      as_json=opts.json)

@@ -1,4 +1,6 @@
-"""``tandem export STUDY --sr DIR --pdf FILE``: the reading as DICOM SR/GSPS and a one-page PDF.
+"""``tandem export STUDY --sr DIR --pdf FILE [--send NODE]``: the reading as DICOM SR/GSPS and a
+one-page PDF (also as a DICOM Encapsulated PDF in DIR when both are asked), optionally sent to a
+PACS node (C-STORE) so the results are filed with the study.
 
 The reading exported is the newest *signed* version; a study with only a draft exports
 that draft, with a warning (and the PDF says "draft — not signed"). The AI results are
@@ -6,8 +8,10 @@ those the viewer would show (models run or read from the result cache), compared
 the reading afresh, except for a blinded first read still in draft: its reader has not
 seen the AI yet, so nothing of the AI is exported with it. Each written file is recorded
 in the audit trail ("exported").
-Exit 0 when everything asked for was written; 1 when a write failed; 2 for a usage
-error (unknown study, no reading, nothing asked for).
+Each written file is recorded in the audit trail ("exported"), each file the PACS
+accepted too ("sent").
+Exit 0 when everything asked for was written (and sent); 1 when a write or a send failed;
+2 for a usage error (unknown study, no reading, nothing asked for, unknown node).
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from inference.results import AnalysisResult
 from reading.concordance import AiFindingRef, Concordance, ai_findings, compare
 from reading.key_images import KeyImage, key_image
 from reading.model import Reading
+from reading.pdf_dicom import write_encapsulated_pdf
 from reading.report_pdf import MAX_KEY_IMAGES, write_report
+from reading.report_text import text
 from reading.sources import source_datasets
-from reading.sr_export import write_exports
+from reading.sr_export import ExportError, write_exports
 from reading.store import ReadingStore, default_reader
 from reading.study_ai import ImageInfo, study_images, study_results
 
@@ -41,9 +47,13 @@ WRITE_ERROR = 1
 
 
 def run_export(study: str, *, sr_dir: Path | None, pdf: Path | None, gsps: bool, lang: str,
-               models_dir: Path | None) -> int:
+               models_dir: Path | None, send_to: str | None = None) -> int:
     if sr_dir is None and pdf is None:
         print("tandem export: nothing to write; give --sr DIR and/or --pdf FILE",
+              file=sys.stderr)
+        return USAGE_ERROR
+    if send_to is not None and sr_dir is None:
+        print("tandem export: --send needs --sr DIR (what is sent are DICOM files)",
               file=sys.stderr)
         return USAGE_ERROR
     with StudyDatabase() as db:
@@ -82,6 +92,7 @@ def run_export(study: str, *, sr_dir: Path | None, pdf: Path | None, gsps: bool,
             names = {e.id: e.manifest.name for e in registry.entries() if e.manifest}
             code = 0
             exporter = default_reader()
+            dicom_files: list[Path] = []
             if sr_dir is not None:
                 try:
                     written = write_exports(reading, results, sources, sr_dir,
@@ -91,6 +102,7 @@ def run_export(study: str, *, sr_dir: Path | None, pdf: Path | None, gsps: bool,
                           f"{exc}", file=sys.stderr)
                     code = WRITE_ERROR
                 else:
+                    dicom_files += written
                     for path in written:
                         store.record(study_uid, exporter, "exported",
                                      {"what": _kind_of(path), "path": str(path.resolve())},
@@ -111,11 +123,64 @@ def run_export(study: str, *, sr_dir: Path | None, pdf: Path | None, gsps: bool,
                                  {"what": "pdf", "path": str(pdf.resolve())},
                                  reading.reading_id)
                     print(f"wrote {pdf}")
+                    if sr_dir is not None:
+                        encapsulated = _write_pdf_dicom(pdf, reading, sources, sr_dir, lang)
+                        if encapsulated is None:
+                            code = WRITE_ERROR
+                        else:
+                            dicom_files.append(encapsulated)
+                            store.record(study_uid, exporter, "exported",
+                                         {"what": "pdf_dicom",
+                                          "path": str(encapsulated.resolve())},
+                                         reading.reading_id)
+                            print(f"wrote {encapsulated}")
+            if send_to is not None:
+                code = max(code, _send(send_to, dicom_files, store, study_uid, exporter,
+                                       reading.reading_id))
         finally:
             store.close()
     print(f"reading v{reading.version} ({reading.state}); {_summary(concordance)}. "
           f"AI: {RESEARCH_STATUS}.")
     return code
+
+
+def _write_pdf_dicom(pdf: Path, reading: Reading, sources: Mapping[str, Dataset],
+                     sr_dir: Path, lang: str) -> Path | None:
+    out = sr_dir / f"PDF_report_v{reading.version}.dcm"
+    try:
+        return write_encapsulated_pdf(pdf, reading, sources, out, title=text("title", lang))
+    except (ExportError, OSError) as exc:
+        print(f"tandem export: the PDF could not be encapsulated into {out}: {exc}",
+              file=sys.stderr)
+        return None
+
+
+def _send(node_name: str, files: Sequence[Path], store: ReadingStore, study_uid: str,
+          exporter: str, reading_id: str) -> int:
+    """C-STORE ``files`` to the configured node; each accepted file is audited as "sent"."""
+    from pacs.dimse import store as c_store
+    from pacs.errors import PacsError
+    from pacs.nodes import NodeStore
+
+    if not files:
+        print("tandem export: nothing was written, nothing sent", file=sys.stderr)
+        return WRITE_ERROR
+    try:
+        nodes = NodeStore()
+        node = nodes.get(node_name)
+        outcomes = c_store(node, files, calling_ae=nodes.local().ae_title)
+    except PacsError as exc:
+        print(f"tandem export: not sent: {exc}", file=sys.stderr)
+        return WRITE_ERROR
+    for outcome in outcomes:
+        if outcome.ok:
+            store.record(study_uid, exporter, "sent",
+                         {"node": node_name, "path": str(outcome.path.resolve()),
+                          "sop_instance_uid": outcome.sop_instance_uid}, reading_id)
+            print(f"sent {outcome.path} to {node_name}")
+        else:
+            print(f"tandem export: {outcome.message}", file=sys.stderr)
+    return 0 if all(o.ok for o in outcomes) else WRITE_ERROR
 
 
 def _kind_of(path: Path) -> str:

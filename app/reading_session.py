@@ -38,7 +38,9 @@ from inference.results import AnalysisResult
 from reading.concordance import Concordance, ai_findings, compare
 from reading.key_images import KeyImage, key_image
 from reading.model import AiDecision, Assessment, Decision, Mark, MarkShape, Point, Reading
+from reading.pdf_dicom import write_encapsulated_pdf
 from reading.report_pdf import write_report
+from reading.report_text import text as report_text
 from reading.sources import source_datasets
 from reading.sr_export import write_exports
 from reading.store import ReadingStore, default_reader
@@ -413,7 +415,8 @@ def _main_heatmap(results: Sequence[AnalysisResult], sop_uid: str,
 def export_reading(db: StudyDatabase, reading: Reading, results: Sequence[AnalysisResult],
                    concordance: Concordance | None, out_dir: Path, *, lang: str = "fr",
                    model_names: Mapping[str, str] | None = None) -> list[Path]:
-    """DICOM SR (+ GSPS, CAD SR) into ``out_dir/SR`` and the one-page ``out_dir/report.pdf``.
+    """DICOM SR (+ GSPS, CAD SR) into ``out_dir/SR``, the one-page ``out_dir/report.pdf``
+    and that PDF as a DICOM Encapsulated PDF in ``out_dir/SR`` (what a PACS files).
 
     Key images: every image with a mark or an AI finding (the file's own window, marks
     and AI burned into a copy). Runs on a worker thread: no Qt here.
@@ -434,4 +437,7 @@ def export_reading(db: StudyDatabase, reading: Reading, results: Sequence[Analys
     pdf = write_report(out_dir / "report.pdf", reading=reading, concordance=concordance,
                        results=results, key_images=keys, patient=_patient(sources), lang=lang,
                        model_names=model_names)
-    return [*written, pdf]
+    pdf_dicom = write_encapsulated_pdf(pdf, reading, sources,
+                                       out_dir / "SR" / f"PDF_report_v{reading.version}.dcm",
+                                       title=report_text("title", lang))
+    return [*written, pdf, pdf_dicom]

@@ -232,7 +232,8 @@ def test_blinded_double_read_from_open_to_export(make_window, chest, qtbot,
     qtbot.waitUntil(lambda: "exported" in [
         e.action for e in controller.store.audit(study_uid=reading.study_instance_uid)])
     assert (out / "report.pdf").is_file() and (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
-    assert len(list((out / "SR").glob("*.dcm"))) >= 2
+    assert len(list((out / "SR").glob("*.dcm"))) >= 3
+    assert (out / "SR" / "PDF_report_v2.dcm").is_file()  # the report as a PACS files it
     assert controller.store.verify_audit() == []
 
 

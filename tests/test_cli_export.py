@@ -151,7 +151,7 @@ def test_blinded_first_read_in_draft_exports_no_ai(hand: tuple[Path, str, str], 
     assert "without the AI" in capsys.readouterr().err
     _, words = _pdf_text(pdf)
     assert sha[:12] not in words
-    assert [p.name for p in sr_dir.iterdir()] == ["SR_reader_v1.dcm"]
+    assert sorted(p.name for p in sr_dir.iterdir()) == ["PDF_report_v1.dcm", "SR_reader_v1.dcm"]
 
     with StudyDatabase() as db:  # once signed, the same export carries the AI
         store = ReadingStore(db.path)
