@@ -480,11 +480,13 @@ def store(node: PacsNode, paths: Sequence[Path | str], *, calling_ae: str = DEFA
     """
     outcomes: dict[Path, StoreOutcome] = {}
     readable: list[tuple[Path, tuple[str, str]]] = []  # (path, (SOP class, transfer syntax))
+    sop_uids: dict[Path, str] = {}
     for raw in paths:
         path = Path(raw)
         try:
             meta = dcmread(path, stop_before_pixels=True)
             key = (str(meta.SOPClassUID), str(meta.file_meta.TransferSyntaxUID))
+            sop_uids[path] = str(meta.SOPInstanceUID)
             readable.append((path, key))
         except (OSError, InvalidDicomError, AttributeError, ValueError, EOFError) as exc:
             reason = ("no SOP Class UID or File Meta (transfer syntax unknown)"
@@ -502,7 +504,7 @@ def store(node: PacsNode, paths: Sequence[Path | str], *, calling_ae: str = DEFA
                     continue
                 if cancel is not None and cancel.is_set():
                     break
-                outcomes[path] = _store_one(node, assoc, path)
+                outcomes[path] = _store_one(node, assoc, path, sop_uids[path])
                 done += 1
                 if progress is not None:
                     progress(done, len(readable))
@@ -511,16 +513,12 @@ def store(node: PacsNode, paths: Sequence[Path | str], *, calling_ae: str = DEFA
     return [outcomes[Path(p)] for p in paths if Path(p) in outcomes]
 
 
-def _store_one(node: PacsNode, assoc: Association, path: Path) -> StoreOutcome:
-    """Send one file, read now (one file in memory at a time) and sent in its own syntax."""
+def _store_one(node: PacsNode, assoc: Association, path: Path, sop: str) -> StoreOutcome:
+    """Send one file's data set bytes as they are on disk (pynetdicom streams them from the
+    file: no decoding, no re-encoding, one file in memory at a time)."""
     try:
-        ds = dcmread(path)
-        sop = str(ds.SOPInstanceUID)
-    except (OSError, InvalidDicomError, AttributeError, ValueError, EOFError) as exc:
-        return StoreOutcome(path, False, "", None, f"{path}: cannot send: {exc}")
-    try:
-        status = assoc.send_c_store(ds, msg_id=1)
-    except (ValueError, AttributeError) as exc:
+        status = assoc.send_c_store(path, msg_id=1)
+    except (OSError, InvalidDicomError, ValueError, AttributeError, EOFError) as exc:
         return StoreOutcome(path, False, sop, None, f"{path}: cannot send: {exc}")
     if status is None or "Status" not in status:
         return StoreOutcome(path, False, sop, None,
