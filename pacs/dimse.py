@@ -183,8 +183,19 @@ def _new_ae(calling_ae: str, timeouts: Timeouts) -> AE:
     return ae
 
 
+def tls_context(node: PacsNode) -> ssl.SSLContext:
+    """Client TLS context for ``node``: certificate and host name verified, against the node's
+    CA file when it has one, else the system's store. Raises :class:`PacsError` for an
+    unreadable CA file."""
+    try:
+        return ssl.create_default_context(cafile=node.tls_ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise PacsError(f"PACS {node.describe()}: cannot read the TLS certificate authority "
+                        f"{node.tls_ca_file}: {exc}") from None
+
+
 def _associate(ae: AE, node: PacsNode, **kwargs: Any) -> Association:
-    tls_args = (ssl.create_default_context(), node.host) if node.tls else None
+    tls_args = (tls_context(node), node.host) if node.tls else None
     assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, tls_args=tls_args,
                          **kwargs)
     if assoc.is_established:
@@ -199,8 +210,17 @@ def _associate(ae: AE, node: PacsNode, **kwargs: Any) -> Association:
 def _unreachable_reason(node: PacsNode, timeout: float | None) -> str:
     """Why no association was made: probe the TCP port to name the cause."""
     try:
-        with socket.create_connection((node.host, node.port), timeout=timeout or 5.0):
-            return "the port accepts connections but no DICOM association was made"
+        with socket.create_connection((node.host, node.port), timeout=timeout or 5.0) as sock:
+            if node.tls:
+                with tls_context(node).wrap_socket(sock, server_hostname=node.host):
+                    pass
+            return ("the port accepts connections but no DICOM association was made" +
+                    ("" if node.tls else " (does the PACS expect TLS on that port?)"))
+    except ssl.SSLCertVerificationError as exc:
+        return (f"TLS: the PACS certificate is not trusted ({exc.verify_message}); give the "
+                "practice's certificate authority file")
+    except ssl.SSLError as exc:
+        return f"TLS handshake failed ({exc.reason or exc}); is TLS on at the PACS too?"
     except socket.gaierror:
         return f"unknown host {node.host!r}"
     except ConnectionRefusedError:

@@ -56,6 +56,9 @@ class PacsNode:
     port: int
     tls: bool = False
     dicomweb_url: str | None = None
+    # PEM file of the certificate authority (or the PACS's own self-signed certificate) to
+    # trust for DICOM TLS; None trusts the system's store. Practices often run their own CA.
+    tls_ca_file: str | None = None
 
     def __post_init__(self) -> None:
         name = self.name.strip()
@@ -71,6 +74,9 @@ class PacsNode:
             validate_port(self.port)
         except NodeConfigError as exc:
             raise NodeConfigError(f"node {name!r}: {exc.message}") from None
+        if self.tls_ca_file is not None and not self.tls:
+            raise NodeConfigError(f"node {name!r}: a TLS certificate authority is given but "
+                                  "TLS is off")
         url = self.dicomweb_url
         if url is not None and not url.startswith(("http://", "https://")):
             raise NodeConfigError(f"node {name!r}: DICOMweb URL {url!r} must start with "

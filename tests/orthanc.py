@@ -82,7 +82,7 @@ class Orthanc:
 
 
 def write_config(folder: Path, dicom_port: int, http_port: int, tandem_ae: str,
-                 tandem_port: int) -> Path:
+                 tandem_port: int, extra: dict[str, Any] | None = None) -> Path:
     config: dict[str, Any] = {
         "Name": "TandemTest",
         "StorageDirectory": str(folder / "storage"),
@@ -103,6 +103,7 @@ def write_config(folder: Path, dicom_port: int, http_port: int, tandem_ae: str,
         "SaveJobs": False,
         "Plugins": [str(DICOMWEB_PLUGIN)] if DICOMWEB_PLUGIN.exists() else [],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+        **(extra or {}),
     }
     path = folder / "orthanc.json"
     path.write_text(json.dumps(config, indent=2))
@@ -110,13 +111,15 @@ def write_config(folder: Path, dicom_port: int, http_port: int, tandem_ae: str,
 
 
 @contextmanager
-def running_orthanc(folder: Path, tandem_ae: str, tandem_port: int) -> Iterator[Orthanc]:
+def running_orthanc(folder: Path, tandem_ae: str, tandem_port: int,
+                    extra_config: dict[str, Any] | None = None) -> Iterator[Orthanc]:
+    """A running Orthanc; ``extra_config`` adds or overrides configuration keys (e.g. TLS)."""
     binary = shutil.which("Orthanc") or shutil.which("Orthanc", path="/usr/sbin")
     if binary is None:
         pytest.fail("Orthanc is not installed: apt-get install orthanc orthanc-dicomweb")
     folder.mkdir(parents=True, exist_ok=True)
     dicom_port, http_port = free_port(), free_port()
-    config = write_config(folder, dicom_port, http_port, tandem_ae, tandem_port)
+    config = write_config(folder, dicom_port, http_port, tandem_ae, tandem_port, extra_config)
     with (folder / "orthanc.log").open("wb") as log:
         process = subprocess.Popen([binary, str(config)], stdout=log, stderr=subprocess.STDOUT)
     orthanc = Orthanc(folder, dicom_port, http_port, process)

@@ -1,0 +1,99 @@
+"""DICOM over TLS against a real Orthanc whose DICOM port only speaks TLS.
+
+A throw-away certificate authority and a server certificate for 127.0.0.1 are made with the
+``openssl`` command. Trusting that CA, C-ECHO and C-FIND go through; trusting only the system
+store, the failure says the certificate is not trusted; plain DICOM to the TLS port fails
+with a message that names TLS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import DICOM_CORPUS
+from orthanc import Orthanc, free_port, running_orthanc
+
+from pacs import dimse
+from pacs.errors import NodeConfigError, PacsError
+from pacs.nodes import NodeStore, PacsNode
+
+TANDEM_AE = "TANDEMTLS"
+CT_FILE = next(p for p in sorted((DICOM_CORPUS / "dcmqi" / "ct-3slice").rglob("*"))
+               if p.is_file())
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+
+def _certificates(folder: Path) -> dict[str, Path]:
+    """A CA, and a server key + certificate signed by it for IP 127.0.0.1."""
+    files = {name: folder / name for name in ("ca.key", "ca.pem", "server.key", "server.csr",
+                                              "server.pem", "san.ext")}
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-keyout", str(files["ca.key"]), "-out", str(files["ca.pem"]),
+             "-subj", "/CN=Tandem test practice CA")
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(files["server.key"]),
+             "-out", str(files["server.csr"]), "-subj", "/CN=127.0.0.1")
+    files["san.ext"].write_text("subjectAltName=IP:127.0.0.1\n")
+    _openssl("x509", "-req", "-in", str(files["server.csr"]), "-CA", str(files["ca.pem"]),
+             "-CAkey", str(files["ca.key"]), "-CAcreateserial", "-days", "2",
+             "-extfile", str(files["san.ext"]), "-out", str(files["server.pem"]))
+    return files
+
+
+@pytest.fixture(scope="module")
+def tls_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Orthanc, Path]]:
+    folder = tmp_path_factory.mktemp("orthanc_tls")
+    certs = _certificates(folder)
+    extra = {"DicomTlsEnabled": True,
+             "DicomTlsCertificate": str(certs["server.pem"]),
+             "DicomTlsPrivateKey": str(certs["server.key"]),
+             "DicomTlsTrustedCertificates": str(certs["ca.pem"]),
+             "DicomTlsRemoteCertificateRequired": False}
+    with running_orthanc(folder / "orthanc", TANDEM_AE, free_port(), extra) as orthanc:
+        orthanc.upload(CT_FILE)
+        yield orthanc, certs["ca.pem"]
+
+
+def test_echo_and_find_over_tls_with_the_practice_ca(tls_orthanc: tuple[Orthanc, Path]) -> None:
+    orthanc, ca = tls_orthanc
+    node = dataclasses.replace(orthanc.node, tls=True, tls_ca_file=str(ca))
+    result = dimse.echo(node, calling_ae=TANDEM_AE)
+    assert result.ok, result.message
+    matches = dimse.find(node, "STUDY", dimse.FindQuery(), calling_ae=TANDEM_AE)
+    assert len(matches) == 1 and matches[0].instances == 1
+
+
+def test_an_untrusted_certificate_is_refused_with_the_reason(
+        tls_orthanc: tuple[Orthanc, Path]) -> None:
+    orthanc, _ = tls_orthanc
+    node = dataclasses.replace(orthanc.node, tls=True)  # the system store only
+    result = dimse.echo(node, calling_ae=TANDEM_AE)
+    assert not result.ok
+    assert "not trusted" in result.message and "certificate authority" in result.message
+    with pytest.raises(PacsError, match="not trusted"):
+        dimse.find(node, "STUDY", dimse.FindQuery(), calling_ae=TANDEM_AE)
+
+
+def test_plain_dicom_to_a_tls_port_fails_clearly(tls_orthanc: tuple[Orthanc, Path]) -> None:
+    orthanc, _ = tls_orthanc
+    result = dimse.echo(orthanc.node, calling_ae=TANDEM_AE)
+    assert not result.ok and orthanc.node.describe() in result.message
+    assert "expect TLS" in result.message
+
+
+def test_ca_file_is_stored_and_checked(tmp_path: Path, tls_orthanc: tuple[Orthanc, Path]) -> None:
+    orthanc, ca = tls_orthanc
+    store = NodeStore(tmp_path / "nodes.json")
+    store.add(dataclasses.replace(orthanc.node, tls=True, tls_ca_file=str(ca)))
+    assert store.get(orthanc.node.name).tls_ca_file == str(ca)
+    missing = dataclasses.replace(orthanc.node, tls=True, tls_ca_file=str(tmp_path / "no.pem"))
+    with pytest.raises(PacsError, match="certificate authority"):
+        dimse.find(missing, "STUDY", dimse.FindQuery(), calling_ae=TANDEM_AE)
+    with pytest.raises(NodeConfigError, match="TLS is off"):
+        PacsNode("x", "X", "127.0.0.1", 104, tls=False, tls_ca_file=str(ca))
