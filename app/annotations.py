@@ -6,11 +6,14 @@ translation, so "Im", "Zoom", window preset names etc. follow the user's languag
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QCoreApplication, QLocale, QObject
 
 from app.browser import format_dicom_date
 from app.catalog import display_name
-from viewer.annotations import AnnotationContext, CornerTexts
+from imaging.deidentify import deidentified_header
+from viewer.annotations import AnnotationContext, CornerTexts, TextFormatter
 
 
 def preset_label(name: str) -> str:
@@ -66,3 +69,23 @@ class QtTextFormatter(QObject):
 
     def angle(self, degrees: float) -> str:
         return f"{self._number(degrees, 1)}°"
+
+
+class DeidentifiedFormatter:
+    """Any formatter's texts without the patient's identity: for screenshots to share.
+
+    Corners keep modality, series, image number, position, window and zoom; the patient's
+    name, ID, birth date, accession number and study date are never written.
+    """
+
+    def __init__(self, inner: TextFormatter) -> None:
+        self.inner = inner
+
+    def corners(self, ctx: AnnotationContext) -> CornerTexts:
+        return self.inner.corners(replace(ctx, header=deidentified_header(ctx.header)))
+
+    def distance(self, mm: float, calibrated: bool) -> str:
+        return self.inner.distance(mm, calibrated)
+
+    def angle(self, degrees: float) -> str:
+        return self.inner.angle(degrees)

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 SUBCOMMANDS = ("inspect", "import", "render", "models", "analyze", "reading", "compare", "export",
-               "audit", "pacs", "listen")
+               "audit", "pacs", "listen", "deidentify")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +77,8 @@ def _run_subcommand(args: list[str]) -> int:
     p_render.add_argument("--preset", help="W/L preset name (lung, mediastinum, bone, brain)")
     p_render.add_argument("--layout", default="1x1", choices=["1x1", "1x2", "2x2", "mammo4", "mpr"])
     p_render.add_argument("--size", default="768x768", help="WIDTHxHEIGHT in pixels")
+    p_render.add_argument("--deidentify", action="store_true",
+                          help="no name, ID, birth date, accession or dates in the corners")
 
     p_models = sub.add_parser("models", help="list the AI models and whether they can run")
     p_models.add_argument("--json", action="store_true", help="print JSON")
@@ -95,7 +97,12 @@ def _run_subcommand(args: list[str]) -> int:
     _add_reading_parsers(sub)
     from app.cli_pacs import add_pacs_parsers
     add_pacs_parsers(sub)
+    from app.cli_deidentify import add_deidentify_parser
+    add_deidentify_parser(sub)
     opts = parser.parse_args(args)
+    if opts.command == "deidentify":
+        from app.cli_deidentify import run_deidentify
+        return run_deidentify(opts)
     if opts.command == "pacs":
         from app.cli_pacs import run_pacs
         return run_pacs(opts)

@@ -14,6 +14,7 @@ from imaging.loader import load_stack
 from imaging.pipeline import VoiWindow
 from imaging.series import SeriesCandidate
 from imaging.stack import ImageStack
+from viewer.annotations import TextFormatter
 
 MAMMO_MODALITIES = {"MG"}
 
@@ -50,12 +51,24 @@ def run_render(opts: argparse.Namespace) -> int:
             window = stack_window(source, max(index, 0))
     from viewer.render import render_to_png
 
-    render_to_png(stacks, opts.out, size=size, slice=opts.slice, window=window, layout=layout)
+    render_to_png(stacks, opts.out, size=size, slice=opts.slice, window=window, layout=layout,
+                  formatter=_formatter(getattr(opts, "deidentify", False)))
     for stack in stacks:
         for warning in stack.warnings:
             print(f"warning: {warning.message}", file=sys.stderr)
     print(opts.out)
     return 0
+
+
+def _formatter(deidentify: bool) -> TextFormatter | None:
+    """``--deidentify``: the default corner texts without name, ID, birth date, accession
+    number or dates (modality, series, slice and window stay)."""
+    if not deidentify:
+        return None
+    from app.annotations import DeidentifiedFormatter
+    from viewer.annotations import EnglishFormatter
+
+    return DeidentifiedFormatter(EnglishFormatter())
 
 
 def _stacks_for_layout(candidates: list[SeriesCandidate], layout: str) -> list[ImageStack]:
