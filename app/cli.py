@@ -19,11 +19,13 @@ from importlib import metadata
 from pathlib import Path
 
 SUBCOMMANDS = ("inspect", "import", "render", "models", "analyze", "reading", "compare", "export",
-               "audit", "pacs", "listen", "deidentify")
+               "audit", "pacs", "listen", "deidentify", "doctor")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-v", "--verbose") and args[1:2] and args[1] in SUBCOMMANDS:
+        return _run_subcommand(args)
     if args and args[0] in SUBCOMMANDS:
         return _run_subcommand(args)
     return _run_gui(args)
@@ -52,6 +54,8 @@ def _run_gui(args: list[str]) -> int:
 
 def _run_subcommand(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tandem")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log at debug level (the log is in the data folder's logs/)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_inspect = sub.add_parser("inspect", help="list files, verdicts and series (no database)")
@@ -99,7 +103,13 @@ def _run_subcommand(args: list[str]) -> int:
     add_pacs_parsers(sub)
     from app.cli_deidentify import add_deidentify_parser
     add_deidentify_parser(sub)
+    from app.cli_doctor import add_doctor_parser
+    add_doctor_parser(sub)
     opts = parser.parse_args(args)
+    _start_logging(verbose=opts.verbose)
+    if opts.command == "doctor":
+        from app.cli_doctor import run_doctor
+        return run_doctor(opts)
     if opts.command == "deidentify":
         from app.cli_deidentify import run_deidentify
         return run_deidentify(opts)
@@ -132,6 +142,18 @@ def _run_subcommand(args: list[str]) -> int:
     from app.cli_render import run_render
 
     return run_render(opts)
+
+
+def _start_logging(*, verbose: bool) -> None:
+    """The same data folder as the GUI (the one chosen at the first start), and its log."""
+    import logging
+
+    from app.logs import setup_logging
+    from app.settings import Settings, apply_data_folder
+    from imaging.paths import data_dir
+
+    apply_data_folder(Settings())
+    setup_logging(data_dir(), logging.DEBUG if verbose else None)
 
 
 def _add_reading_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,11 +6,13 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.i18n import choose_language, install_translators
-from app.settings import APPLICATION, ORGANIZATION, Settings
+from app.logs import setup_logging
+from app.settings import APPLICATION, ORGANIZATION, Settings, apply_data_folder
+from imaging.paths import data_dir
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -31,6 +33,30 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+class CrashNotifier(QObject):
+    """Shows "a report was saved" for an uncaught error from any thread, then goes on.
+
+    The crash hook may run on a worker thread; the signal brings the message to the UI
+    thread (queued), where the message box is shown.
+    """
+
+    crashed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.crashed.connect(self._show)
+
+    def notify(self, report: Path) -> None:
+        self.crashed.emit(str(report))
+
+    @Slot(str)
+    def _show(self, report: str) -> None:
+        text = QCoreApplication.translate(
+            "CrashNotifier", "Tandem hit an error; a report was saved to %1. You can go on "
+            "working; please send the report to your support.").replace("%1", report)
+        QMessageBox.warning(None, QCoreApplication.translate("CrashNotifier", "Tandem"), text)
+
+
 def run_gui(paths: list[Path]) -> int:
     """Open the main window; import and show ``paths`` (folders, files, DICOMDIR) if given."""
     from app.main_window import MainWindow  # after QApplication: widgets need it
@@ -43,6 +69,18 @@ def run_gui(paths: list[Path]) -> int:
               file=sys.stderr)
         return 2
     app = create_application()
+    settings = Settings()
+    apply_data_folder(settings)
+    notifier = CrashNotifier(app)
+    setup_logging(data_dir(), on_crash=notifier.notify)
+    if not settings.first_run_done:
+        from app.first_run import FirstRunDialog
+
+        before = data_dir()
+        FirstRunDialog(settings).exec()
+        apply_data_folder(settings)
+        if data_dir() != before:
+            setup_logging(data_dir(), on_crash=notifier.notify)
     # Decoder workers import their codecs while the window opens, so the first
     # compressed image does not wait for them (~0.5 s on a 2-core PC).
     default_pool().start()

@@ -6,7 +6,11 @@ explicit; everything else in ``app`` reads and writes settings through it.
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QByteArray, QSettings
+
+from imaging.paths import DATA_DIR_ENV
 
 ORGANIZATION = "Tandem"
 APPLICATION = "Tandem"
@@ -71,6 +75,37 @@ class Settings:
     def blinded_first_read(self, value: bool) -> None:
         self._s.setValue("practice/blinded_first_read", bool(value))
 
+    @property
+    def listener_enabled(self) -> bool:
+        """Receive studies pushed to Tandem (storage SCP) while it runs (default: no)."""
+        return self._bool("pacs/listen", False)
+
+    @listener_enabled.setter
+    def listener_enabled(self, value: bool) -> None:
+        self._s.setValue("pacs/listen", bool(value))
+
+    @property
+    def first_run_done(self) -> bool:
+        """The first-run window was finished (data folder, PACS, GPU and model self-test)."""
+        return self._bool("setup/first_run_done", False)
+
+    @first_run_done.setter
+    def first_run_done(self, value: bool) -> None:
+        self._s.setValue("setup/first_run_done", bool(value))
+
+    @property
+    def data_folder(self) -> str:
+        """The data folder chosen in the first-run window; "" keeps the default.
+
+        ``$TANDEM_DATA_DIR`` still wins (tests, portable installs): the GUI applies this
+        value only when the variable is not set.
+        """
+        return self._str("setup/data_folder")
+
+    @data_folder.setter
+    def data_folder(self, folder: str) -> None:
+        self._s.setValue("setup/data_folder", folder)
+
     def ai_auto_run(self, model_id: str) -> bool:
         """Whether model ``model_id`` runs by itself when an image opens (default: yes)."""
         return self._bool(f"ai/auto_run/{model_id}", True)
@@ -93,3 +128,12 @@ class Settings:
 
     def sync(self) -> None:
         self._s.sync()
+
+
+def apply_data_folder(settings: Settings) -> None:
+    """Use the data folder chosen at the first start, unless $TANDEM_DATA_DIR says otherwise.
+
+    The GUI and every CLI command call this first, so both work on the same folder.
+    """
+    if settings.data_folder and not os.environ.get(DATA_DIR_ENV, "").strip():
+        os.environ[DATA_DIR_ENV] = settings.data_folder

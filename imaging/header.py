@@ -429,7 +429,8 @@ def _classify_warning(message: str) -> Warning_ | None:
     """
     low = message.lower()
     if "for vr" in low or "value length" in low:
-        _log.debug("%s", message)
+        # pydicom's message quotes the value (a birth date, a name): log only that it happened.
+        _log.debug("a value breaks its VR's rules (value not logged)")
         return None
     if "end of file" in low or "bytes remaining" in low:
         kind = "element_length_exceeds_file"
