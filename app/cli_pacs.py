@@ -37,7 +37,7 @@ def add_pacs_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p_local.add_argument("--port", type=int)
     p_echo = pacs_sub.add_parser("echo", help="test the connection (C-ECHO)")
     p_echo.add_argument("name")
-    p_find = pacs_sub.add_parser("find", help="query the node (C-FIND)")
+    p_find = pacs_sub.add_parser("find", help="query the node (C-FIND, or QIDO-RS)")
     p_find.add_argument("name")
     p_find.add_argument("--level", default="STUDY", choices=["PATIENT", "STUDY", "SERIES"],
                         type=str.upper)
@@ -48,15 +48,20 @@ def add_pacs_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p_find.add_argument("--date", default="", help="YYYYMMDD or YYYYMMDD-YYYYMMDD (open ends ok)")
     p_find.add_argument("--study", default="", help="Study Instance UID (SERIES level)")
     p_find.add_argument("--json", action="store_true", help="print JSON")
+    p_find.add_argument("--dicomweb", action="store_true",
+                        help="query over DICOMweb (QIDO-RS) instead of C-FIND")
     p_retrieve = pacs_sub.add_parser("retrieve", help="bring a study into the database")
     p_retrieve.add_argument("name")
     p_retrieve.add_argument("study_uid")
-    p_retrieve.add_argument("--method", default="move", choices=["move", "get"])
+    p_retrieve.add_argument("--method", default="move", choices=["move", "get", "wado"],
+                            help="C-MOVE to Tandem's storage SCP, C-GET, or DICOMweb WADO-RS")
     p_retrieve.add_argument("--json", action="store_true", help="print JSON")
-    p_send = pacs_sub.add_parser("send", help="send DICOM files to the node (C-STORE)")
+    p_send = pacs_sub.add_parser("send", help="send DICOM files to the node (C-STORE, or STOW-RS)")
     p_send.add_argument("name")
     p_send.add_argument("paths", nargs="+", type=Path)
     p_send.add_argument("--json", action="store_true", help="print JSON")
+    p_send.add_argument("--dicomweb", action="store_true",
+                        help="send over DICOMweb (STOW-RS) instead of C-STORE")
     p_listen = sub.add_parser("listen", help="receive studies pushed to Tandem (storage SCP)")
     p_listen.add_argument("--aet", help="AE title (default: the configured one, TANDEM)")
     p_listen.add_argument("--port", type=int, help="port (default: the configured one, 11112)")
@@ -164,6 +169,7 @@ def _echo(opts: argparse.Namespace) -> int:
 
 
 def _find(opts: argparse.Namespace) -> int:
+    from pacs.dicomweb import qido_find
     from pacs.dimse import FindQuery, find
     from pacs.nodes import NodeStore
 
@@ -174,7 +180,11 @@ def _find(opts: argparse.Namespace) -> int:
                       date_from=date_from, date_to=date_to, modality=opts.modality.upper(),
                       accession_number=opts.accession, study_instance_uid=opts.study)
     store = NodeStore()
-    matches = find(store.get(opts.name), opts.level, query, calling_ae=store.local().ae_title)
+    if opts.dicomweb:
+        matches = qido_find(store.get(opts.name), opts.level, query)
+    else:
+        matches = find(store.get(opts.name), opts.level, query,
+                       calling_ae=store.local().ae_title)
     if opts.json:
         print_json([dataclasses.asdict(m) for m in matches])
         return 0
@@ -224,11 +234,15 @@ def _retrieve(opts: argparse.Namespace) -> int:
 
 
 def _send(opts: argparse.Namespace) -> int:
+    from pacs.dicomweb import stow_store
     from pacs.dimse import store as c_store
     from pacs.nodes import NodeStore
 
     nodes = NodeStore()
-    outcomes = c_store(nodes.get(opts.name), opts.paths, calling_ae=nodes.local().ae_title)
+    if opts.dicomweb:
+        outcomes = stow_store(nodes.get(opts.name), opts.paths)
+    else:
+        outcomes = c_store(nodes.get(opts.name), opts.paths, calling_ae=nodes.local().ae_title)
     if opts.json:
         print_json([dataclasses.asdict(o) for o in outcomes])
     else:

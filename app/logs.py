@@ -42,7 +42,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)-7s [%(threadName)s] %(name)s: %(message)s
 # Libraries that write whole datasets (patient name, ID, birth date) into their log below
 # WARNING: pynetdicom logs every C-FIND request and response identifier at INFO. They are
 # held at WARNING whatever Tandem's level, so --verbose never puts patients in the log.
-QUIET_LIBRARIES = ("pynetdicom",)
+# dicomweb-client and urllib3 log request URLs at DEBUG, and a QIDO URL holds the search
+# (patient name, ID).
+QUIET_LIBRARIES = ("pynetdicom", "dicomweb_client", "urllib3")
 # pydicom reports a non-conformant value by quoting it ("Invalid value for VR DA:
 # '1958-02-14'"), on its logger and through warnings that imaging.header re-logs: such a
 # record can carry a birth date or a name, so it is not written (the value's file still

@@ -336,7 +336,7 @@ def find(node: PacsNode, level: Level, query: FindQuery = FindQuery(), *,
         for status, ds in assoc.send_c_find(identifier, model, msg_id=1):
             code = _check_status(node, "C-FIND", status)
             if code in (0xFF00, 0xFF01) and ds is not None:
-                matches.append(_match(level, ds))
+                matches.append(match_from_dataset(level, ds))
                 if len(matches) >= limit:
                     assoc.send_c_cancel(1, query_model=model)
             elif code not in (0x0000, 0xFE00):
@@ -347,7 +347,7 @@ def find(node: PacsNode, level: Level, query: FindQuery = FindQuery(), *,
     return matches[:limit]
 
 
-def _match(level: str, ds: Dataset) -> FindMatch:
+def match_from_dataset(level: str, ds: Dataset) -> FindMatch:
     def text(keyword: str) -> str:
         value = ds.get(keyword)
         return "" if value is None else str(value).strip()

@@ -1,11 +1,12 @@
-"""File datasets received over DICOM (C-STORE) into Tandem's storage and index them like an import.
+"""File received DICOM datasets (C-STORE, WADO-RS) into storage and index them like an import.
 
-The C-STORE handler only writes: the dataset as the peer encoded it (no re-encoding) goes to a
-temporary file in ``<storage>/.incoming``, is fsynced, checked by the same header reader an import
-uses, then renamed to ``<storage>/<StudyUID>/<SeriesUID>/<SOPUID>.dcm``. Only then is success
-returned to the peer, so a dataset the peer believes stored is on disk. A dataset cut short by an
-aborted association never reaches the handler; one that fails the check is refused with a failure
-status and leaves no file. One writer thread indexes the received files in batches with
+The C-STORE handler (and :meth:`Receiver.file_bytes`) only writes: the dataset as encoded by the
+peer (no re-encoding) goes to a temporary file in ``<storage>/.incoming``, is fsynced, checked by
+the same header reader an import uses, then renamed to
+``<storage>/<StudyUID>/<SeriesUID>/<SOPUID>.dcm``. Only then is success returned to the peer, so a
+dataset the peer believes stored is on disk. A dataset cut short by an aborted association never
+reaches the handler; one that fails the check is refused with a failure status and leaves no file.
+One writer thread indexes the received files in batches with
 :func:`imaging.importer.import_paths`, so the rows are exactly what an import of those files makes
 and the handlers (one thread per association) never wait for the database.
 """
@@ -48,6 +49,8 @@ class ReceiveStats:
     duplicates: int = 0
     issues: list[ImportIssue] = field(default_factory=list)  # refusals and index errors
     sop_instance_uids: set[str] = field(default_factory=set)
+    # datasets acknowledged per Study Instance UID (what a retrieve through a shared server counts)
+    received_by_study: dict[str, int] = field(default_factory=dict)
 
 
 class Receiver:
@@ -90,17 +93,32 @@ class Receiver:
         with self._lock:
             s = self._stats
             return ReceiveStats(s.received, s.refused, s.indexed, s.duplicates, list(s.issues),
-                                set(s.sop_instance_uids))
+                                set(s.sop_instance_uids), dict(s.received_by_study))
 
     # -- C-STORE handler (runs in the association's thread) ----------------------------------
 
     def handle_store(self, event: Any) -> int | Dataset:
         """pynetdicom ``EVT_C_STORE`` handler."""
         sop = str(event.request.AffectedSOPInstanceUID or "unknown")
-        part = self._incoming / f"{safe_file_name(sop)}.{os.getpid()}.{next(self._names)}.part"
+        status, message = self.file_bytes(event.encoded_dataset(include_meta=True), sop)
+        if status == STATUS_SUCCESS:
+            return status
+        response = Dataset()
+        response.Status = status
+        response.ErrorComment = message[:64]
+        return response
+
+    def file_bytes(self, data: bytes, name_hint: str) -> tuple[int, str]:
+        """File one encoded DICOM file (File Meta included) as received; thread-safe.
+
+        Returns ``(STATUS_SUCCESS, "")`` once the file is in storage and queued for indexing,
+        else a C-STORE failure status and the reason (the dataset is counted as refused).
+        ``name_hint`` (the SOP Instance UID announced by the peer) only names the temporary file.
+        """
+        name = f"{safe_file_name(name_hint)}.{os.getpid()}.{next(self._names)}.part"
+        part = self._incoming / name
         try:
             try:
-                data = event.encoded_dataset(include_meta=True)
                 with part.open("wb") as f:
                     f.write(data)
                     f.flush()
@@ -127,22 +145,21 @@ class Receiver:
             with self._lock:
                 self._stats.received += 1
                 self._stats.sop_instance_uids.add(header.sop_instance_uid)
+                by_study = self._stats.received_by_study
+                by_study[uids[0]] = by_study.get(uids[0], 0) + 1
                 self._pending += 1
             self._queue.put(target)
-            return STATUS_SUCCESS
+            return STATUS_SUCCESS, ""
         finally:
             part.unlink(missing_ok=True)
 
-    def _refuse(self, part: Path, status: int, message: str) -> Dataset:
+    def _refuse(self, part: Path, status: int, message: str) -> tuple[int, str]:
         part.unlink(missing_ok=True)
         log.warning("refused a received dataset: %s", message)
         with self._lock:
             self._stats.refused += 1
             self._stats.issues.append(ImportIssue(part, "refused", message))
-        response = Dataset()
-        response.Status = status
-        response.ErrorComment = message[:64]
-        return response
+        return status, message
 
     # -- writer thread -----------------------------------------------------------------------
 

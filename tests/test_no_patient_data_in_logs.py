@@ -114,13 +114,17 @@ def test_full_run_leaves_no_patient_data_in_logs(tmp_path: Path, debug_logging: 
         node = orthanc.node
         _run(capsys, "pacs", "local", "--aet", TANDEM_AE, "--port", str(port))
         _run(capsys, "pacs", "add", "pacs", "--aet", node.ae_title, "--host", node.host,
-             "--port", str(node.port))
+             "--port", str(node.port), "--dicomweb", str(node.dicomweb_url))
         _run(capsys, "pacs", "echo", "pacs")
         _run(capsys, "pacs", "send", "pacs", *map(str, files))
         _run(capsys, "pacs", "find", "pacs", "--level", "PATIENT", "--json")
         found = json.loads(_run(capsys, "pacs", "find", "pacs", "--patient-id",
                                 CHEST_PATIENT[1], "--json"))
         assert [m["study_instance_uid"] for m in found] == [study]
+        by_name = json.loads(_run(capsys, "pacs", "find", "pacs", "--dicomweb", "--patient-name",
+                                  CHEST_PATIENT[0].split("^")[0] + "*", "--json"))
+        assert [m["study_instance_uid"] for m in by_name] == [study]  # QIDO: name in the URL
+        _run(capsys, "pacs", "retrieve", "pacs", study, "--method", "wado")
         _run(capsys, "pacs", "retrieve", "pacs", study, "--method", "get")
         _run(capsys, "pacs", "retrieve", "pacs", other, "--method", "move")
 

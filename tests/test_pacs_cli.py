@@ -88,3 +88,34 @@ def test_errors_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> N
     assert tandem_pacs("find", "closed") == 2
     err = capsys.readouterr().err
     assert "connection refused" in err and "Traceback" not in err
+
+
+def test_dicomweb_find_retrieve_and_send(orthanc: Orthanc, configured: None,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert tandem_pacs("add", "web", "--aet", "ORTHANC", "--host", "127.0.0.1", "--port",
+                       str(orthanc.dicom_port), "--dicomweb", str(orthanc.node.dicomweb_url)) == 0
+    capsys.readouterr()
+    assert tandem_pacs("find", "web", "--patient-id", "99000", "--modality", "ct",
+                       "--date", "20030101-20031231", "--json", "--dicomweb") == 0
+    [study] = json.loads(capsys.readouterr().out)
+    assert (study["patient_name"], study["instances"]) == ("JANCT000", 3)
+    assert tandem_pacs("find", "web", "--patient-id", "nobody", "--json", "--dicomweb") == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert tandem_pacs("find", "web", "--level", "series", "--study",
+                       study["study_instance_uid"], "--dicomweb") == 0
+    out = capsys.readouterr()
+    assert "(3 images)" in out.out and "1 match(es)" in out.err
+    assert tandem_pacs("retrieve", "web", study["study_instance_uid"], "--method", "wado",
+                       "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["method"], result["completed"], result["received"]) == ("wado", 3, 3)
+    with StudyDatabase() as db:
+        assert [s.instance_count for s in db.studies()] == [3]
+    sr = DICOM_CORPUS / "pydicom" / "test-SR.dcm"
+    junk = DICOM_CORPUS / "bad" / "zero_bytes.dcm"
+    assert tandem_pacs("send", "web", str(sr), str(junk), "--dicomweb") == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["OK", "ERROR"]
+    assert tandem_pacs("find", "main", "--dicomweb") == 2
+    err = capsys.readouterr().err
+    assert "no DICOMweb URL configured" in err and "Traceback" not in err
