@@ -26,6 +26,9 @@ def add_pacs_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p_add.add_argument("--host", required=True)
     p_add.add_argument("--port", type=int, required=True)
     p_add.add_argument("--tls", action="store_true", help="DICOM over TLS")
+    p_add.add_argument("--tls-ca", metavar="PEM", type=Path,
+                       help="certificate authority (or the PACS's own certificate) to trust "
+                            "for TLS; default: the system's store")
     p_add.add_argument("--dicomweb", metavar="URL", help="DICOMweb root URL of the same node")
     p_add.add_argument("--replace", action="store_true", help="overwrite a node of that name")
     p_remove = pacs_sub.add_parser("remove", help="forget a PACS node")
@@ -117,7 +120,11 @@ def run_listen(opts: argparse.Namespace) -> int:
 def _add(opts: argparse.Namespace) -> int:
     from pacs.nodes import NodeStore, PacsNode
 
-    node = PacsNode(opts.name, opts.aet, opts.host, opts.port, opts.tls, opts.dicomweb)
+    ca = str(opts.tls_ca.resolve()) if opts.tls_ca else None
+    if ca is not None and not Path(ca).is_file():
+        raise ValueError(f"certificate authority file {ca} does not exist")
+    node = PacsNode(opts.name, opts.aet, opts.host, opts.port, opts.tls or ca is not None,
+                    opts.dicomweb, tls_ca_file=ca)
     NodeStore().add(node, replace=opts.replace)
     print(f"added {node.describe()}")
     return 0
@@ -141,8 +148,9 @@ def _list(opts: argparse.Namespace) -> int:
         return 0
     print(f"Tandem: {config.local.ae_title} on port {config.local.port}")
     for n in config.nodes:
-        extra = (" TLS" if n.tls else "") + (f" DICOMweb {n.dicomweb_url}"
-                                              if n.dicomweb_url else "")
+        extra = " TLS" if n.tls else ""
+        extra += f" (CA {n.tls_ca_file})" if n.tls_ca_file else ""
+        extra += f" DICOMweb {n.dicomweb_url}" if n.dicomweb_url else ""
         print(f"{n.name}: {n.ae_title}@{n.host}:{n.port}{extra}")
     return 0
 

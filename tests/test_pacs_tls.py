@@ -97,3 +97,20 @@ def test_ca_file_is_stored_and_checked(tmp_path: Path, tls_orthanc: tuple[Orthan
         dimse.find(missing, "STUDY", dimse.FindQuery(), calling_ae=TANDEM_AE)
     with pytest.raises(NodeConfigError, match="TLS is off"):
         PacsNode("x", "X", "127.0.0.1", 104, tls=False, tls_ca_file=str(ca))
+
+
+def test_cli_echo_over_tls(tls_orthanc: tuple[Orthanc, Path], tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main
+
+    orthanc, ca = tls_orthanc
+    node = orthanc.node
+    base = ["pacs", "add", "secure", "--aet", node.ae_title, "--host", node.host,
+            "--port", str(node.port)]
+    assert main([*base, "--tls-ca", str(tmp_path / "missing.pem")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main([*base, "--tls-ca", str(ca)]) == 0  # --tls-ca implies --tls
+    assert main(["pacs", "list"]) == 0
+    assert f"TLS (CA {ca})" in capsys.readouterr().out
+    assert main(["pacs", "echo", "secure"]) == 0
+    assert "C-ECHO ok" in capsys.readouterr().out
