@@ -43,6 +43,9 @@ from app.browser import StudyBrowser
 from app.catalog import middle_header, read_catalog, series_warnings, sorted_series_headers
 from app.concordance_panel import ConcordancePanel
 from app.errors_panel import ErrorsPanel
+from app.listener_service import ListenerService
+from app.pacs_nodes_dialog import NodesDialog, send_files_to_node
+from app.pacs_query_panel import QUERY_SHORTCUT, PacsQueryPanel
 from app.reading_panel import SIGN_KEY, ReadingPanel, label_text
 from app.reading_session import ReadingController, export_reading
 from app.series_loading import load_first_images, load_series, reformat
@@ -57,6 +60,8 @@ from imaging.loader import load_image
 from imaging.pipeline import VoiWindow
 from imaging.stack import ImageStack
 from inference.results import AnalysisResult
+from pacs.errors import NodeConfigError
+from pacs.nodes import NodeStore
 from reading.concordance import Concordance, finding_key
 from reading.model import MarkShape, Point, ReadingError
 from viewer.overlays import Box, Heatmap
@@ -186,6 +191,7 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self._build_actions()
+        self._build_pacs()
         self._build_menus()
         self._build_toolbar()
 
@@ -208,6 +214,8 @@ class MainWindow(QMainWindow):
         self.ai_runner.finished.connect(self._on_ai_finished)
         self.ai_runner.load_models()
         self.refresh_browser()
+        if self.settings.listener_enabled:
+            self.set_listening(True)
 
     # -- construction ------------------------------------------------------------------------
 
@@ -395,7 +403,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         panels = view_menu.addMenu(self.tr("&Panels"))
         for dock in (self.browser_dock, self.reading_panel, self.ai_panel,
-                     self.concordance_dock, self.errors_panel):
+                     self.concordance_dock, self.errors_panel, self.pacs_dock):
             panels.addAction(dock.toggleViewAction())
 
         language_menu = view_menu.addMenu(self.tr("&Language"))
@@ -433,6 +441,12 @@ class MainWindow(QMainWindow):
         self.ai_auto_menu = ai_menu.addMenu(self.tr("Run &automatically"))
         self.ai_cards_menu = ai_menu.addMenu(self.tr("Model &cards"))
         self._fill_ai_menus()
+
+        pacs_menu = self.menuBar().addMenu(self.tr("&PACS"))
+        for action in (self.pacs_query_action, self.pacs_listen_action,
+                       self.pacs_send_action, self.pacs_nodes_action):
+            pacs_menu.addAction(action)
+        pacs_menu.aboutToShow.connect(self._update_listen_action)
 
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
         help_menu.addAction(self.about_action)
@@ -1349,6 +1363,104 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.browser_dock, self.reading_panel], [440, 290],
                          Qt.Orientation.Horizontal)
 
+    # -- PACS --------------------------------------------------------------------------------
+
+    def _build_pacs(self) -> None:
+        """PACS menu actions, the query/retrieve dock and the storage SCP (listener)."""
+        self.pacs_store = NodeStore()
+        self.listener = ListenerService(self.db, parent=self)
+        self.listener_label = QLabel(self)
+        self.listener_label.setObjectName("listenerStatus")
+        self.statusBar().addPermanentWidget(self.listener_label)
+        self.listener_label.hide()
+        self.listener.status_changed.connect(self._on_listener_status)
+        self.listener.studies_arrived.connect(self.refresh_browser)
+        self.listener.failed.connect(self._on_listener_failed)
+        self.pacs_panel = PacsQueryPanel(self.db, self.pacs_store, listener=self.listener,
+                                         parent=self)
+        self.pacs_panel.study_retrieved.connect(self._on_pacs_retrieved)
+        self.pacs_dock = self._dock(self.tr("PACS"), "pacsDock", self.pacs_panel,
+                                    Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.pacs_dock.hide()
+        self._nodes_dialog: NodesDialog | None = None
+        self.pacs_query_action = self._action(self.tr("&Query / retrieve…"),
+                                              self.show_pacs_query, [QUERY_SHORTCUT])
+        self.pacs_listen_action = self._action("", self.set_listening, checkable=True)
+        self.pacs_send_action = self._action(self.tr("&Send exported files…"),
+                                             self.choose_files_to_send)
+        self.pacs_nodes_action = self._action(self.tr("&Nodes…"), self.show_pacs_nodes)
+        self._update_listen_action()
+
+    def show_pacs_query(self) -> None:
+        self.pacs_panel.reload_nodes()
+        self.pacs_dock.show()
+        self.pacs_dock.raise_()
+        self.pacs_panel.patient_name.setFocus()
+
+    def show_pacs_nodes(self) -> NodesDialog:
+        """PACS > Nodes… (non-modal, one instance)."""
+        if self._nodes_dialog is None:
+            self._nodes_dialog = NodesDialog(self.pacs_store, self)
+            self._nodes_dialog.nodes_changed.connect(self.pacs_panel.reload_nodes)
+            self._nodes_dialog.local_changed.connect(self._on_local_ae_changed)
+        self._nodes_dialog.reload()
+        self._nodes_dialog.show()
+        self._nodes_dialog.raise_()
+        return self._nodes_dialog
+
+    def _update_listen_action(self) -> None:
+        try:
+            port = str(self.pacs_store.local().port)
+        except NodeConfigError:
+            port = "?"
+        self.pacs_listen_action.setText(
+            self.tr("&Receive studies (listen on port %1)").replace("%1", port))
+        self.pacs_listen_action.setChecked(self.listener.running)
+
+    def set_listening(self, on: bool) -> None:
+        """PACS > Receive studies: start/stop the storage SCP; remembered for next start."""
+        if on:
+            try:
+                local = self.pacs_store.local()
+            except NodeConfigError as exc:
+                self._on_listener_failed(exc.message)
+                return
+            if not self.listener.start(local):  # port busy: the preference stays as it was
+                self._update_listen_action()
+                return
+        else:
+            self.listener.stop()
+        self.settings.listener_enabled = on
+        self._update_listen_action()
+
+    def _on_local_ae_changed(self, _local: object) -> None:
+        if self.listener.running:  # listen under the new AE title/port at once
+            self.set_listening(True)
+
+    def _on_listener_status(self, text: str) -> None:
+        self.listener_label.setText(text)
+        self.listener_label.setVisible(bool(text))
+
+    def _on_listener_failed(self, message: str) -> None:
+        self.pacs_listen_action.setChecked(False)
+        self._show_message(message)
+
+    def _on_pacs_retrieved(self, study_uid: str) -> None:
+        """A retrieve ended: the study appears in the browser, selected, ready to open."""
+        self.refresh_browser()
+        row = self.browser.study_row(study_uid)
+        if row is not None and row.series:
+            self.browser.select_series(row.series[0].series_uid)
+        self._reload_grown_series()
+
+    def choose_files_to_send(self) -> None:
+        """PACS > Send exported files…: pick DICOM files (SR, GSPS, PDF) and a node."""
+        files, _ = QFileDialog.getOpenFileNames(
+            self, self.tr("Send to PACS"), self.settings.last_folder,
+            self.tr("DICOM files (*.dcm *.DCM *.dicom);;All files (*)"))
+        if files:
+            send_files_to_node(self, [Path(f) for f in files], store=self.pacs_store)
+
     # -- misc --------------------------------------------------------------------------------
 
     def _show_message(self, text: str) -> None:
@@ -1357,6 +1469,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
         self._refresh_timer.stop()
+        self.pacs_panel.shutdown()
+        self.listener.stop()
         self.ai_runner.shutdown()
         self.runner.wait(10000)
         self.reading.close()

@@ -45,6 +45,7 @@ from imaging.db import StudyDatabase
 from pacs.errors import PacsError
 from pacs.nodes import DEFAULT_AE_TITLE, PacsNode
 from pacs.receiver import Receiver
+from pacs.tcp import NO_DELAY_HANDLER
 from pacs.timeouts import DEFAULT_TIMEOUTS, Timeouts, apply_timeouts
 
 Level = Literal["PATIENT", "STUDY", "SERIES"]
@@ -194,10 +195,11 @@ def tls_context(node: PacsNode) -> ssl.SSLContext:
                         f"{node.tls_ca_file}: {exc}") from None
 
 
-def _associate(ae: AE, node: PacsNode, **kwargs: Any) -> Association:
+def _associate(ae: AE, node: PacsNode, *, evt_handlers: Sequence[Any] = (),
+               **kwargs: Any) -> Association:
     tls_args = (tls_context(node), node.host) if node.tls else None
     assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, tls_args=tls_args,
-                         **kwargs)
+                         evt_handlers=[NO_DELAY_HANDLER, *evt_handlers], **kwargs)
     if assoc.is_established:
         return assoc
     if assoc.is_rejected:

@@ -17,6 +17,7 @@ from imaging.db import StudyDatabase
 from pacs.errors import PacsError
 from pacs.nodes import DEFAULT_AE_TITLE, DEFAULT_PORT, validate_ae_title, validate_port
 from pacs.receiver import Receiver, ReceiveStats
+from pacs.tcp import NO_DELAY_HANDLER
 from pacs.timeouts import apply_timeouts
 
 
@@ -49,7 +50,8 @@ class StorageServer:
         try:
             self._server = self._ae.start_server(
                 (self.host, self.port), block=False,
-                evt_handlers=[(evt.EVT_C_STORE, self.receiver.handle_store)])
+                evt_handlers=[(evt.EVT_C_STORE, self.receiver.handle_store),
+                              NO_DELAY_HANDLER])
         except OSError as exc:
             self.receiver.stop()
             reason = ("the port is already in use" if exc.errno == errno.EADDRINUSE

@@ -129,7 +129,7 @@ def _wait_loaded(qtbot, win, index: int, count: int) -> None:
 
 def test_main_window_has_reading_screen(window) -> None:
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles == ["&File", "&View", "&Tools", "&Reading", "&AI", "&Help"]
+    assert titles == ["&File", "&View", "&Tools", "&Reading", "&AI", "&PACS", "&Help"]
     assert window.browser_dock.isVisible()
     assert window.reading_panel.windowTitle() == "My reading"
     assert "research use only" in window.ai_panel.notice
