@@ -44,7 +44,7 @@ from app.catalog import middle_header, read_catalog, series_warnings, sorted_ser
 from app.concordance_panel import ConcordancePanel
 from app.errors_panel import ErrorsPanel
 from app.listener_service import ListenerService
-from app.pacs_nodes_dialog import NodesDialog, send_files_to_node
+from app.pacs_nodes_dialog import NodesDialog, SendDialog, send_files_to_node
 from app.pacs_query_panel import QUERY_SHORTCUT, PacsQueryPanel
 from app.reading_panel import SIGN_KEY, ReadingPanel, label_text
 from app.reading_session import ReadingController, export_reading
@@ -60,6 +60,7 @@ from imaging.loader import load_image
 from imaging.pipeline import VoiWindow
 from imaging.stack import ImageStack
 from inference.results import AnalysisResult
+from pacs.dimse import StoreOutcome
 from pacs.errors import NodeConfigError
 from pacs.nodes import NodeStore
 from reading.concordance import Concordance, finding_key
@@ -367,6 +368,7 @@ class MainWindow(QMainWindow):
         self.amend_action = self._action(self.tr("A&mend reading"), self.reading.amend)
         self.export_action = self._action(self.tr("&Export reading…"), self.choose_export)
         self.audit_action = self._action(self.tr("&Audit…"), self.show_audit)
+        self.setup_action = self._action(self.tr("&Setup…"), self.show_setup)
         self.blinded_action = self._action(self.tr("&Blinded first read (AI after sign-off)"),
                                            self.set_blinded_first_read, checkable=True)
         self.blinded_action.setChecked(self.settings.blinded_first_read)
@@ -421,6 +423,8 @@ class MainWindow(QMainWindow):
             if mode == "draw_point":
                 tools_menu.addSeparator()
             tools_menu.addAction(action)
+        tools_menu.addSeparator()
+        tools_menu.addAction(self.setup_action)
 
         reading_menu = self.menuBar().addMenu(self.tr("&Reading"))
         for action in (self.undo_action, self.redo_action):
@@ -1296,9 +1300,31 @@ class MainWindow(QMainWindow):
                                   reading_id=reading_id)
         self._show_message(self.tr("Reading exported to %1 (%n file(s)).", "", len(files))
                            .replace("%1", str(folder)))
+        dicom = [Path(f) for f in files if f.lower().endswith(".dcm")]
+        if dicom and self.pacs_store.nodes():  # offer to file the results with the study
+            dialog = send_files_to_node(self, dicom, store=self.pacs_store)
+            dialog.finished_sending.connect(
+                lambda outcomes: self._record_sent(study_uid, reading_id, dialog, outcomes))
+
+    def _record_sent(self, study_uid: str, reading_id: str, dialog: SendDialog,
+                     outcomes: object) -> None:
+        """Each exported file the PACS accepted goes into the audit trail ("sent")."""
+        node = str(dialog.node_combo.currentData())
+        for outcome in outcomes if isinstance(outcomes, list) else []:
+            if isinstance(outcome, StoreOutcome) and outcome.ok:
+                self.reading.store.record(
+                    study_uid, self.reading.reader, "sent",
+                    {"node": node, "path": str(outcome.path),
+                     "sop_instance_uid": outcome.sop_instance_uid}, reading_id=reading_id)
 
     def _on_export_failed(self, message: str) -> None:
         self._show_message(self.tr("Export failed: %1").replace("%1", message))
+
+    def show_setup(self) -> None:
+        """Tools > Setup…: the first-run window again (data folder, PACS, GPU, self-test)."""
+        from app.first_run import FirstRunDialog
+
+        FirstRunDialog(self.settings, parent=self).exec()
 
     def show_audit(self) -> None:
         """Reading > Audit…: agreement with the AI per model, over a period (non-modal)."""

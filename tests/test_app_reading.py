@@ -322,3 +322,38 @@ def test_unblinded_normal_chest_in_three_actions(make_window, chest, qtbot) -> N
           f"and AI in the test; controller open+normal+sign {controller_ms:.1f} ms")
     assert controller.store.latest_signed(uid).assessment.cxr == "normal"
     assert controller_ms < 1000
+
+
+def test_export_offers_to_send_to_the_pacs_and_audits_what_was_sent(
+        make_window, chest, qtbot, tmp_path: Path) -> None:
+    """With a PACS node configured, File > Export reading… opens "Send to PACS" with the
+    exported DICOM files; what the PACS (a real Orthanc) accepted is audited as "sent"."""
+    from dataclasses import replace
+
+    from orthanc import free_port, running_orthanc
+
+    from app.pacs_nodes_dialog import SendDialog
+
+    path, nodule_box = chest
+    window = make_window([nodule_box], blinded=False)
+    _open(qtbot, window, path)
+    controller = window.reading
+    controller.set_assessment(replace(controller.reading.assessment, cxr="abnormal"))
+    controller.sign()
+    with running_orthanc(tmp_path / "orthanc", "TANDEMGUI", free_port()) as orthanc:
+        window.pacs_store.add(orthanc.node)
+        task = window.export_to(tmp_path / "export")
+        assert task is not None
+        qtbot.waitUntil(lambda: bool(window.findChildren(SendDialog)), timeout=30000)
+        (dialog,) = window.findChildren(SendDialog)
+        sent = sorted((tmp_path / "export" / "SR").glob("*.dcm"))
+        assert sorted(dialog.paths) == sent and len(sent) >= 3
+        with qtbot.waitSignal(dialog.finished_sending, timeout=30000):
+            dialog.send_button.click()
+        assert all(o.ok for o in dialog.outcomes)
+        assert len(orthanc.get_json("/instances")) == len(sent)  # the image was never sent
+    events = [e for e in controller.store.audit(study_uid=controller.study_uid)
+              if e.action == "sent"]
+    assert sorted(Path(e.detail["path"]) for e in events) == sent
+    assert {e.detail["node"] for e in events} == {orthanc.node.name}
+    assert controller.store.verify_audit() == []
