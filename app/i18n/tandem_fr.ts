@@ -383,6 +383,17 @@
     </message>
 </context>
 <context>
+    <name>CrashNotifier</name>
+    <message>
+        <source>Tandem hit an error; a report was saved to %1. You can go on working; please send the report to your support.</source>
+        <translation>Tandem a rencontré une erreur ; un rapport a été enregistré dans %1. Vous pouvez continuer à travailler ; merci d&apos;envoyer ce rapport à votre support.</translation>
+    </message>
+    <message>
+        <source>Tandem</source>
+        <translation>Tandem</translation>
+    </message>
+</context>
+<context>
     <name>ErrorsPanel</name>
     <message>
         <source>Files that could not be read</source>
@@ -417,6 +428,202 @@
         <translation>
             <numerusform>%n fichier n&apos;a pas pu être lu.</numerusform>
             <numerusform>%n fichiers n&apos;ont pas pu être lus.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>FirstRunDialog</name>
+    <message>
+        <source>Tandem — first start</source>
+        <translation>Tandem — premier démarrage</translation>
+    </message>
+    <message>
+        <source>Check these settings once; you can change them later from the Tools menu. The AI models are for research use only.</source>
+        <translation>Vérifiez ces réglages une fois ; vous pourrez les modifier ensuite depuis le menu Outils. Les modèles d&apos;IA sont réservés à la recherche.</translation>
+    </message>
+    <message>
+        <source>Finish</source>
+        <translation>Terminer</translation>
+    </message>
+    <message>
+        <source>Later</source>
+        <translation>Plus tard</translation>
+    </message>
+    <message>
+        <source>Data folder (studies database, copies, logs)</source>
+        <translation>Dossier de données (base des examens, copies, journaux)</translation>
+    </message>
+    <message>
+        <source>Change…</source>
+        <translation>Modifier…</translation>
+    </message>
+    <message>
+        <source>DICOM network</source>
+        <translation>Réseau DICOM</translation>
+    </message>
+    <message>
+        <source>port</source>
+        <translation>port</translation>
+    </message>
+    <message>
+        <source>Tandem&apos;s AE title</source>
+        <translation>AE title de Tandem</translation>
+    </message>
+    <message>
+        <source>optional, e.g. PACS</source>
+        <translation>facultatif, p. ex. PACS</translation>
+    </message>
+    <message>
+        <source>host name or IP address</source>
+        <translation>nom d&apos;hôte ou adresse IP</translation>
+    </message>
+    <message>
+        <source>PACS name</source>
+        <translation>Nom du PACS</translation>
+    </message>
+    <message>
+        <source>host</source>
+        <translation>hôte</translation>
+    </message>
+    <message>
+        <source>PACS AE title</source>
+        <translation>AE title du PACS</translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation>Tester la connexion</translation>
+    </message>
+    <message>
+        <source>AI acceleration</source>
+        <translation>Accélération de l&apos;IA</translation>
+    </message>
+    <message>
+        <source>none: ONNX Runtime is missing</source>
+        <translation>aucun : ONNX Runtime est absent</translation>
+    </message>
+    <message>
+        <source>known after the self-test</source>
+        <translation>connu après l&apos;autotest</translation>
+    </message>
+    <message>
+        <source>Providers found</source>
+        <translation>Fournisseurs trouvés</translation>
+    </message>
+    <message>
+        <source>Used for the models</source>
+        <translation>Utilisé pour les modèles</translation>
+    </message>
+    <message>
+        <source>Self-test of the AI models</source>
+        <translation>Autotest des modèles d&apos;IA</translation>
+    </message>
+    <message>
+        <source>Run the self-test</source>
+        <translation>Lancer l&apos;autotest</translation>
+    </message>
+    <message>
+        <source>Each model runs once on its bundled sample image.</source>
+        <translation>Chaque modèle s&apos;exécute une fois sur son image d&apos;exemple fournie.</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Modèle</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Résultat</translation>
+    </message>
+    <message>
+        <source>Score</source>
+        <translation>Score</translation>
+    </message>
+    <message>
+        <source>Start (ms)</source>
+        <translation>Démarrage (ms)</translation>
+    </message>
+    <message>
+        <source>Run (ms)</source>
+        <translation>Exécution (ms)</translation>
+    </message>
+    <message>
+        <source>Runs on</source>
+        <translation>S&apos;exécute sur</translation>
+    </message>
+    <message>
+        <source>Tandem&apos;s data folder</source>
+        <translation>Dossier de données de Tandem</translation>
+    </message>
+    <message>
+        <source>Enter the PACS name, AE title, host and port first.</source>
+        <translation>Saisissez d&apos;abord le nom, l&apos;AE title, l&apos;hôte et le port du PACS.</translation>
+    </message>
+    <message>
+        <source>Testing…</source>
+        <translation>Test en cours…</translation>
+    </message>
+    <message>
+        <source>Connection OK (%1 ms)</source>
+        <translation>Connexion réussie (%1 ms)</translation>
+    </message>
+    <message>
+        <source>Connection failed: %1</source>
+        <translation>Échec de la connexion : %1</translation>
+    </message>
+    <message>
+        <source>Running…</source>
+        <translation>Exécution…</translation>
+    </message>
+    <message>
+        <source>Running %1 (%2 of %3)…</source>
+        <translation>Exécution de %1 (%2 sur %3)…</translation>
+    </message>
+    <message>
+        <source>The self-test failed: %1</source>
+        <translation>L&apos;autotest a échoué : %1</translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <source>Failed: %1</source>
+        <translation>Échec : %1</translation>
+    </message>
+    <message>
+        <source>%1 of %2 models passed.</source>
+        <translation>%1 modèle(s) sur %2 réussi(s).</translation>
+    </message>
+    <message>
+        <source>no model could run</source>
+        <translation>aucun modèle n&apos;a pu s&apos;exécuter</translation>
+    </message>
+    <message>
+        <source>Cannot write to %1 (%2)</source>
+        <translation>Impossible d&apos;écrire dans %1 (%2)</translation>
+    </message>
+</context>
+<context>
+    <name>ListenerService</name>
+    <message>
+        <source>Cannot receive studies: %1</source>
+        <translation>Impossible de recevoir des examens : %1</translation>
+    </message>
+    <message>
+        <source>Listening on port %1 as %2</source>
+        <translation>En écoute sur le port %1 en tant que %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>Receiving: %n image(s)</source>
+        <translation>
+            <numerusform>Réception : %n image</numerusform>
+            <numerusform>Réception : %n images</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n refused</source>
+        <translation>
+            <numerusform>%n refusée</numerusform>
+            <numerusform>%n refusées</numerusform>
         </translation>
     </message>
 </context>
@@ -627,6 +834,10 @@
         <translation>&amp;Audit…</translation>
     </message>
     <message>
+        <source>&amp;Setup…</source>
+        <translation>&amp;Configuration…</translation>
+    </message>
+    <message>
         <source>&amp;Blinded first read (AI after sign-off)</source>
         <translation>Première lecture en &amp;aveugle (IA après signature)</translation>
     </message>
@@ -681,6 +892,10 @@
     <message>
         <source>Model &amp;cards</source>
         <translation>&amp;Fiches des modèles</translation>
+    </message>
+    <message>
+        <source>&amp;PACS</source>
+        <translation>&amp;PACS</translation>
     </message>
     <message>
         <source>&amp;Help</source>
@@ -892,6 +1107,34 @@
         <translation>À propos de Tandem</translation>
     </message>
     <message>
+        <source>PACS</source>
+        <translation>PACS</translation>
+    </message>
+    <message>
+        <source>&amp;Query / retrieve…</source>
+        <translation>&amp;Rechercher / récupérer…</translation>
+    </message>
+    <message>
+        <source>&amp;Send exported files…</source>
+        <translation>&amp;Envoyer des fichiers exportés…</translation>
+    </message>
+    <message>
+        <source>&amp;Nodes…</source>
+        <translation>&amp;Nœuds…</translation>
+    </message>
+    <message>
+        <source>&amp;Receive studies (listen on port %1)</source>
+        <translation>Re&amp;cevoir des examens (écoute sur le port %1)</translation>
+    </message>
+    <message>
+        <source>Send to PACS</source>
+        <translation>Envoyer au PACS</translation>
+    </message>
+    <message>
+        <source>DICOM files (*.dcm *.DCM *.dicom);;All files (*)</source>
+        <translation>Fichiers DICOM (*.dcm *.DCM *.dicom);;Tous les fichiers (*)</translation>
+    </message>
+    <message>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
@@ -988,6 +1231,305 @@
     <message>
         <source>Meets only the high-sensitivity operating point</source>
         <translation>N&apos;atteint que le point de fonctionnement haute sensibilité</translation>
+    </message>
+</context>
+<context>
+    <name>NodesDialog</name>
+    <message>
+        <source>PACS nodes</source>
+        <translation>Nœuds PACS</translation>
+    </message>
+    <message>
+        <source>&amp;New node</source>
+        <translation>&amp;Nouveau nœud</translation>
+    </message>
+    <message>
+        <source>&amp;Remove</source>
+        <translation>&amp;Supprimer</translation>
+    </message>
+    <message>
+        <source>pacs.example.local or 192.168.1.10</source>
+        <translation>pacs.exemple.local ou 192.168.1.10</translation>
+    </message>
+    <message>
+        <source>DICOM over TLS</source>
+        <translation>DICOM sur TLS</translation>
+    </message>
+    <message>
+        <source>optional, e.g. https://pacs/dicom-web</source>
+        <translation>facultatif, p. ex. https://pacs/dicom-web</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Nom :</translation>
+    </message>
+    <message>
+        <source>AE title:</source>
+        <translation>AE title :</translation>
+    </message>
+    <message>
+        <source>Host:</source>
+        <translation>Hôte :</translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation>Port :</translation>
+    </message>
+    <message>
+        <source>DICOMweb URL:</source>
+        <translation>URL DICOMweb :</translation>
+    </message>
+    <message>
+        <source>&amp;Save node</source>
+        <translation>&amp;Enregistrer le nœud</translation>
+    </message>
+    <message>
+        <source>&amp;Test connection</source>
+        <translation>&amp;Tester la connexion</translation>
+    </message>
+    <message>
+        <source>This workstation (Tandem)</source>
+        <translation>Ce poste (Tandem)</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>Enregistrer</translation>
+    </message>
+    <message>
+        <source>Port (receiving):</source>
+        <translation>Port (réception) :</translation>
+    </message>
+    <message>
+        <source>Declare this AE title, this computer&apos;s address and this port on the PACS so that it can send studies here (C-MOVE).</source>
+        <translation>Déclarez cet AE title, l&apos;adresse de cet ordinateur et ce port sur le PACS pour qu&apos;il puisse envoyer des examens ici (C-MOVE).</translation>
+    </message>
+    <message>
+        <source>Cannot read the PACS configuration: %1</source>
+        <translation>Impossible de lire la configuration PACS : %1</translation>
+    </message>
+    <message>
+        <source>The name must be 1 to 64 printable characters.</source>
+        <translation>Le nom doit comporter de 1 à 64 caractères imprimables.</translation>
+    </message>
+    <message>
+        <source>The AE title must be 1 to 16 characters of plain ASCII (no backslash).</source>
+        <translation>L&apos;AE title doit comporter de 1 à 16 caractères ASCII simples (sans barre oblique inverse).</translation>
+    </message>
+    <message>
+        <source>The host must be a computer name or an IP address, without spaces.</source>
+        <translation>L&apos;hôte doit être un nom d&apos;ordinateur ou une adresse IP, sans espaces.</translation>
+    </message>
+    <message>
+        <source>The DICOMweb URL must start with http:// or https://.</source>
+        <translation>L&apos;URL DICOMweb doit commencer par http:// ou https://.</translation>
+    </message>
+    <message>
+        <source>A node named “%1” already exists.</source>
+        <translation>Un nœud nommé « %1 » existe déjà.</translation>
+    </message>
+    <message>
+        <source>Cannot save the PACS configuration: %1</source>
+        <translation>Impossible d&apos;enregistrer la configuration PACS : %1</translation>
+    </message>
+    <message>
+        <source>Node “%1” saved.</source>
+        <translation>Nœud « %1 » enregistré.</translation>
+    </message>
+    <message>
+        <source>Node “%1” removed.</source>
+        <translation>Nœud « %1 » supprimé.</translation>
+    </message>
+    <message>
+        <source>Testing the connection to %1…</source>
+        <translation>Test de la connexion à %1…</translation>
+    </message>
+    <message>
+        <source>Connection OK (C-ECHO in %1 ms).</source>
+        <translation>Connexion réussie (C-ECHO en %1 ms).</translation>
+    </message>
+    <message>
+        <source>Connection failed after %1 ms: %2</source>
+        <translation>Échec de la connexion après %1 ms : %2</translation>
+    </message>
+    <message>
+        <source>Connection failed: %1</source>
+        <translation>Échec de la connexion : %1</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>Enregistré.</translation>
+    </message>
+</context>
+<context>
+    <name>PacsQueryPanel</name>
+    <message>
+        <source>DOE* (wildcards * and ?)</source>
+        <translation>DUPONT* (jokers * et ?)</translation>
+    </message>
+    <message>
+        <source>Family name first; a name without a wildcard matches every name that starts with it.</source>
+        <translation>Nom de famille d&apos;abord ; un nom sans joker trouve tous les noms qui commencent ainsi.</translation>
+    </message>
+    <message>
+        <source>Any</source>
+        <translation>Toutes</translation>
+    </message>
+    <message>
+        <source>Between</source>
+        <translation>Entre</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>Aujourd&apos;hui</translation>
+    </message>
+    <message>
+        <source>7 days</source>
+        <translation>7 jours</translation>
+    </message>
+    <message>
+        <source>Any date</source>
+        <translation>Toute date</translation>
+    </message>
+    <message>
+        <source>and</source>
+        <translation>et</translation>
+    </message>
+    <message>
+        <source>&amp;Search</source>
+        <translation>&amp;Rechercher</translation>
+    </message>
+    <message>
+        <source>PACS:</source>
+        <translation>PACS :</translation>
+    </message>
+    <message>
+        <source>Patient name:</source>
+        <translation>Nom du patient :</translation>
+    </message>
+    <message>
+        <source>Patient ID:</source>
+        <translation>ID patient :</translation>
+    </message>
+    <message>
+        <source>Study date:</source>
+        <translation>Date de l&apos;examen :</translation>
+    </message>
+    <message>
+        <source>Modality:</source>
+        <translation>Modalité :</translation>
+    </message>
+    <message>
+        <source>Accession number:</source>
+        <translation>Numéro d&apos;accession :</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Date</translation>
+    </message>
+    <message>
+        <source>Patient</source>
+        <translation>Patient</translation>
+    </message>
+    <message>
+        <source>ID</source>
+        <translation>ID</translation>
+    </message>
+    <message>
+        <source>Modalities</source>
+        <translation>Modalités</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>Description</translation>
+    </message>
+    <message>
+        <source>Series</source>
+        <translation>Séries</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>Images</translation>
+    </message>
+    <message>
+        <source>C-MOVE (to Tandem&apos;s listener)</source>
+        <translation>C-MOVE (vers l&apos;écoute de Tandem)</translation>
+    </message>
+    <message>
+        <source>C-GET</source>
+        <translation>C-GET</translation>
+    </message>
+    <message>
+        <source>WADO-RS (DICOMweb)</source>
+        <translation>WADO-RS (DICOMweb)</translation>
+    </message>
+    <message>
+        <source>&amp;Retrieve</source>
+        <translation>Ré&amp;cupérer</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Annuler</translation>
+    </message>
+    <message>
+        <source>Cannot read the PACS configuration: %1</source>
+        <translation>Impossible de lire la configuration PACS : %1</translation>
+    </message>
+    <message>
+        <source>No PACS node is configured: add one in PACS &gt; Nodes…</source>
+        <translation>Aucun nœud PACS n&apos;est configuré : ajoutez-en un dans PACS &gt; Nœuds…</translation>
+    </message>
+    <message>
+        <source>Searching %1…</source>
+        <translation>Recherche sur %1…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n study(ies) found.</source>
+        <translation>
+            <numerusform>%n examen trouvé.</numerusform>
+            <numerusform>%n examens trouvés.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Search failed: %1</source>
+        <translation>Échec de la recherche : %1</translation>
+    </message>
+    <message>
+        <source>Node “%1” has no DICOMweb URL: choose C-MOVE or C-GET, or add the URL in PACS &gt; Nodes…</source>
+        <translation>Le nœud « %1 » n&apos;a pas d&apos;URL DICOMweb : choisissez C-MOVE ou C-GET, ou ajoutez l&apos;URL dans PACS &gt; Nœuds…</translation>
+    </message>
+    <message>
+        <source>Retrieving from %1…</source>
+        <translation>Récupération depuis %1…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>Annulation…</translation>
+    </message>
+    <message>
+        <source>%1 / %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>Retrieve cancelled: %n image(s) received.</source>
+        <translation>
+            <numerusform>Récupération annulée : %n image reçue.</numerusform>
+            <numerusform>Récupération annulée : %n images reçues.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Retrieved %1 image(s); the PACS could not send %2.</source>
+        <translation>%1 image(s) récupérée(s) ; le PACS n&apos;a pas pu en envoyer %2.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Retrieved %n image(s) in %1 s.</source>
+        <translation>
+            <numerusform>%n image récupérée en %1 s.</numerusform>
+            <numerusform>%n images récupérées en %1 s.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Retrieve failed: %1</source>
+        <translation>Échec de la récupération : %1</translation>
     </message>
 </context>
 <context>
@@ -1189,6 +1731,56 @@
     <message>
         <source>Marks (%1)</source>
         <translation>Repères (%1)</translation>
+    </message>
+</context>
+<context>
+    <name>SendDialog</name>
+    <message>
+        <source>Send to PACS</source>
+        <translation>Envoyer au PACS</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n file(s) to send.</source>
+        <translation>
+            <numerusform>%n fichier à envoyer.</numerusform>
+            <numerusform>%n fichiers à envoyer.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>&amp;Send</source>
+        <translation>&amp;Envoyer</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Annuler</translation>
+    </message>
+    <message>
+        <source>Send to:</source>
+        <translation>Envoyer à :</translation>
+    </message>
+    <message>
+        <source>Cannot read the PACS configuration: %1</source>
+        <translation>Impossible de lire la configuration PACS : %1</translation>
+    </message>
+    <message>
+        <source>No PACS node is configured: add one in PACS &gt; Nodes…</source>
+        <translation>Aucun nœud PACS n&apos;est configuré : ajoutez-en un dans PACS &gt; Nœuds…</translation>
+    </message>
+    <message>
+        <source>Sending to %1…</source>
+        <translation>Envoi vers %1…</translation>
+    </message>
+    <message>
+        <source>%1 of %2 file(s) sent.</source>
+        <translation>%1 fichier(s) sur %2 envoyé(s).</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>Annulé.</translation>
+    </message>
+    <message>
+        <source>Sending failed: %1</source>
+        <translation>Échec de l&apos;envoi : %1</translation>
     </message>
 </context>
 <context>
