@@ -1407,6 +1407,8 @@ class MainWindow(QMainWindow):
         self.pacs_panel.study_retrieved.connect(self._on_pacs_retrieved)
         self.pacs_dock = self._dock(self.tr("PACS"), "pacsDock", self.pacs_panel,
                                     Qt.DockWidgetArea.LeftDockWidgetArea)
+        # A tab beside the study list: the results table gets the column's full height.
+        self.tabifyDockWidget(self.browser_dock, self.pacs_dock)
         self.pacs_dock.hide()
         self._nodes_dialog: NodesDialog | None = None
         self.pacs_query_action = self._action(self.tr("&Query / retrieve…"),

@@ -326,6 +326,8 @@ class PacsQueryPanel(QWidget):
         if not isinstance(result, RetrieveResult):
             return
         received = result.received or result.completed
+        self.progress.setFormat(self.tr("%1 / %2").replace("%1", str(received))
+                                .replace("%2", str(received + result.failed)))
         if result.cancelled:
             text = self.tr("Retrieve cancelled: %n image(s) received.", "", received)
         elif result.failed:
@@ -333,7 +335,7 @@ class PacsQueryPanel(QWidget):
                 "%1", str(received)).replace("%2", str(result.failed))
         else:
             text = self.tr("Retrieved %n image(s) in %1 s.", "", received).replace(
-                "%1", f"{result.elapsed_s:.1f}")
+                "%1", self.locale().toString(result.elapsed_s, "f", 1))
         self._say(text, error=bool(result.failed))
         self._update_buttons()
         if received:
