@@ -60,8 +60,8 @@ def main() -> int:
         panel.select_node(orthanc.node.name)
         panel.search()
         _wait(lambda: panel.table.rowCount() > 0 and not panel.searching)
-        ct3 = next(r for r in range(panel.table.rowCount())
-                   if panel.table.item(r, 6).text() == "3")  # dcmqi's 3-slice chest CT
+        ct3 = next(r for r in range(panel.table.rowCount())  # dcmqi's 3-slice chest CT
+                   if getattr(panel.table.item(r, 6), "text", str)() == "3")
         panel.table.selectRow(ct3)
         retrieved: list[str] = []
         panel.study_retrieved.connect(retrieved.append)
