@@ -62,3 +62,11 @@ def session(entry):  # -> a bare onnxruntime.InferenceSession of the bundled mod
     import onnxruntime as ort
 
     return ort.InferenceSession(str(entry.model_path), providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def tandem_port() -> int:
+    """A free loopback port for Tandem's storage SCP in a module's PACS tests."""
+    from orthanc import free_port
+
+    return free_port()

@@ -15,12 +15,13 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
 
 from pacs.nodes import PacsNode
@@ -28,6 +29,15 @@ from pacs.nodes import PacsNode
 ORTHANC_AET = "ORTHANC"
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 _START_TIMEOUT_S = 20.0
+
+
+def dicom_files(folder: Path) -> list[Path]:
+    """Every file below ``folder``, sorted (the corpus folders hold only DICOM files)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def study_uid(path: Path) -> str:
+    return str(pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID)
 
 
 def free_port() -> int:
@@ -112,8 +122,10 @@ def write_config(folder: Path, dicom_port: int, http_port: int, tandem_ae: str,
 
 @contextmanager
 def running_orthanc(folder: Path, tandem_ae: str, tandem_port: int,
-                    extra_config: dict[str, Any] | None = None) -> Iterator[Orthanc]:
-    """A running Orthanc; ``extra_config`` adds or overrides configuration keys (e.g. TLS)."""
+                    extra_config: dict[str, Any] | None = None,
+                    uploads: Sequence[Path] = ()) -> Iterator[Orthanc]:
+    """A running Orthanc holding ``uploads``; ``extra_config`` adds or overrides
+    configuration keys (e.g. TLS)."""
     binary = shutil.which("Orthanc") or shutil.which("Orthanc", path="/usr/sbin")
     if binary is None:
         pytest.fail("Orthanc is not installed: apt-get install orthanc orthanc-dicomweb")
@@ -125,6 +137,8 @@ def running_orthanc(folder: Path, tandem_ae: str, tandem_port: int,
     orthanc = Orthanc(folder, dicom_port, http_port, process)
     try:
         _wait_ready(orthanc)
+        for path in uploads:
+            orthanc.upload(path)
         yield orthanc
     finally:
         process.terminate()

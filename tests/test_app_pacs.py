@@ -16,7 +16,7 @@ from pathlib import Path
 import pydicom
 import pytest
 from conftest import DICOM_CORPUS
-from orthanc import Orthanc, free_port, running_orthanc
+from orthanc import Orthanc, dicom_files, free_port, running_orthanc, study_uid
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QTableWidgetItem
 from test_app_gui import display, qapp  # noqa: F401  (the X display and Tandem's QApplication)
@@ -35,24 +35,13 @@ PATIENT_2 = DICOM_CORPUS / "pydicom" / "dicomdirtests" / "77654033"  # CR study 
 WAIT_MS = 30000
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
 
-
-def _study_uid(path: Path) -> str:
-    return str(pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID)
-
-
-@pytest.fixture(scope="module")
-def tandem_port() -> int:
-    return free_port()
 
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory: pytest.TempPathFactory, tandem_port: int) -> Iterator[Orthanc]:
-    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port) as o:
-        for path in _files(CT_STUDY) + _files(PATIENT_2):
-            o.upload(path)
+    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port,
+                         uploads=dicom_files(CT_STUDY) + dicom_files(PATIENT_2)) as o:
         yield o
 
 
@@ -190,7 +179,7 @@ def test_search_with_filters_lists_the_studies(qtbot, panel: PacsQueryPanel) -> 
 def test_retrieve_by_c_get_and_c_move(qtbot, panel: PacsQueryPanel, db: StudyDatabase) -> None:
     qtbot.keyClicks(panel.patient_id, "99000")
     _search(qtbot, panel)
-    ct_uid = _study_uid(_files(CT_STUDY)[0])
+    ct_uid = study_uid(dicom_files(CT_STUDY)[0])
     _select(panel, ct_uid)
     result = _retrieve(qtbot, panel, "get")
     assert (result.method, result.completed, result.received, result.failed) == ("get", 3, 3, 0)
@@ -201,7 +190,7 @@ def test_retrieve_by_c_get_and_c_move(qtbot, panel: PacsQueryPanel, db: StudyDat
     panel.modality.setCurrentIndex(panel.modality.findData("CT"))  # Doe's CT, not his CR
     _search(qtbot, panel)
     assert panel.table.rowCount() == 1
-    doe_ct = _study_uid(_files(PATIENT_2 / "CT2")[0])
+    doe_ct = study_uid(dicom_files(PATIENT_2 / "CT2")[0])
     _select(panel, doe_ct)
     with qtbot.waitSignal(panel.study_retrieved) as retrieved:
         result = _retrieve(qtbot, panel, "move")
@@ -214,7 +203,7 @@ def test_retrieve_by_c_get_and_c_move(qtbot, panel: PacsQueryPanel, db: StudyDat
     # DICOMweb (WADO-RS) on the same node; refused with the reason on a node without the URL.
     panel.modality.setCurrentIndex(0)
     _search(qtbot, panel)
-    cr_uid = _study_uid(_files(PATIENT_2 / "CR1")[0])
+    cr_uid = study_uid(dicom_files(PATIENT_2 / "CR1")[0])
     _select(panel, cr_uid)
     result = _retrieve(qtbot, panel, "wado")
     assert (result.method, result.received, result.failed) == ("wado", 3, 0)
@@ -300,7 +289,7 @@ def test_main_window_retrieves_into_the_browser_through_its_listener(
     assert window.pacs_dock.isVisible()
     qtbot.keyClicks(panel.patient_id, "99000")
     _search(qtbot, panel)
-    ct_uid = _study_uid(_files(CT_STUDY)[0])
+    ct_uid = study_uid(dicom_files(CT_STUDY)[0])
     _select(panel, ct_uid)
     result = _retrieve(qtbot, panel, "move")  # received by the running listener
     assert (result.completed, result.failed) == (3, 0)
@@ -315,13 +304,13 @@ def test_main_window_retrieves_into_the_browser_through_its_listener(
                     timeout=WAIT_MS)
 
     # A modality pushes a study while Tandem listens: the browser shows it within a period.
-    cr_files = _files(PATIENT_2 / "CR1")
+    cr_files = dicom_files(PATIENT_2 / "CR1")
     from pacs import dimse
 
     outcomes = dimse.store(PacsNode("me", TANDEM_AE, "127.0.0.1", tandem_port), cr_files,
                            calling_ae="MODALITY")
     assert all(o.ok for o in outcomes)
-    cr_uid = _study_uid(cr_files[0])
+    cr_uid = study_uid(cr_files[0])
     qtbot.waitUntil(lambda: cr_uid in window.browser.study_uids(), timeout=5000)
 
     window.pacs_listen_action.trigger()

@@ -18,16 +18,11 @@ TANDEM_AE = "TANDEMCLI"
 CT_STUDY = sorted((DICOM_CORPUS / "dcmqi" / "ct-3slice").glob("*.dcm"))
 
 
-@pytest.fixture(scope="module")
-def tandem_port() -> int:
-    return free_port()
-
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory: pytest.TempPathFactory, tandem_port: int) -> Iterator[Orthanc]:
-    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port) as o:
-        for path in CT_STUDY:
-            o.upload(path)
+    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port,
+                         uploads=CT_STUDY) as o:
         yield o
 
 

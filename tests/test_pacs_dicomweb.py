@@ -12,7 +12,7 @@ from pathlib import Path
 import pydicom
 import pytest
 from conftest import DICOM_CORPUS
-from orthanc import Orthanc, free_port, running_orthanc
+from orthanc import Orthanc, free_port, running_orthanc, study_uid
 from pydicom.uid import generate_uid
 
 from imaging.db import StudyDatabase
@@ -35,20 +35,12 @@ JPEG_LS = DICOM_CORPUS / "wg04" / "CT2_JLSN"  # stored JPEG-LS near-lossless: mu
 UPLOADED = CT_STUDY + PETER + ARCHIBALD + [JPEG_LS]
 
 
-def _study_uid(path: Path) -> str:
-    return str(pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID)
-
-
-@pytest.fixture(scope="module")
-def tandem_port() -> int:
-    return free_port()
 
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory: pytest.TempPathFactory, tandem_port: int) -> Iterator[Orthanc]:
-    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port) as o:
-        for path in UPLOADED:
-            o.upload(path)
+    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port,
+                         uploads=UPLOADED) as o:
         yield o
 
 
@@ -80,7 +72,7 @@ def test_qido_study_level_filters_match_c_find(orthanc: Orthanc) -> None:
     [peter] = _both(orthanc, "STUDY", FindQuery(patient_id="98890234"))
     assert (peter.patient_name, peter.modalities, peter.series, peter.instances) == (
         "Doe^Peter", ("CT",), 2, 7)
-    assert peter.study_instance_uid == _study_uid(PETER[0])
+    assert peter.study_instance_uid == study_uid(PETER[0])
     assert [m.patient_id for m in _both(orthanc, "STUDY", FindQuery(
         patient_name="Doe^Peter"))] == ["98890234"]
     does = _both(orthanc, "STUDY", FindQuery(patient_name="Doe*"))
@@ -98,7 +90,7 @@ def test_qido_study_level_filters_match_c_find(orthanc: Orthanc) -> None:
 
 
 def test_qido_series_and_patient_levels(orthanc: Orthanc) -> None:
-    series = _both(orthanc, "SERIES", FindQuery(study_instance_uid=_study_uid(PETER[0])))
+    series = _both(orthanc, "SERIES", FindQuery(study_instance_uid=study_uid(PETER[0])))
     assert sorted(s.instances or 0 for s in series) == [2, 5]
     assert {s.series_instance_uid for s in series} == {
         str(pydicom.dcmread(p, stop_before_pixels=True).SeriesInstanceUID) for p in PETER}
@@ -120,7 +112,7 @@ def _rows(db: StudyDatabase, study_uid: str) -> dict[str, InstanceHeader]:
 
 def test_wado_retrieve_files_the_study_like_an_import(orthanc: Orthanc, db: StudyDatabase,
                                                       tmp_path: Path) -> None:
-    study = _study_uid(CT_STUDY[0])
+    study = study_uid(CT_STUDY[0])
     seen: list[tuple[int, int | None]] = []
     result = dicomweb.wado_retrieve_study(orthanc.node, study, db,
                                           progress=lambda d, t: seen.append((d, t)))
@@ -146,9 +138,9 @@ def test_wado_retrieve_files_the_study_like_an_import(orthanc: Orthanc, db: Stud
 
 
 def test_wado_keeps_a_compressed_transfer_syntax(orthanc: Orthanc, db: StudyDatabase) -> None:
-    result = retrieve_study(orthanc.node, _study_uid(JPEG_LS), db, method="wado")
+    result = retrieve_study(orthanc.node, study_uid(JPEG_LS), db, method="wado")
     assert (result.completed, result.received) == (1, 1)
-    [series] = db.series(_study_uid(JPEG_LS))
+    [series] = db.series(study_uid(JPEG_LS))
     [header] = db.series_headers(series.series_instance_uid)
     assert header.transfer_syntax_uid == "1.2.840.10008.1.2.4.81"
     assert header.path.read_bytes() == JPEG_LS.read_bytes()
@@ -156,7 +148,7 @@ def test_wado_keeps_a_compressed_transfer_syntax(orthanc: Orthanc, db: StudyData
 
 def test_wado_cancel_stops_between_instances(orthanc: Orthanc, db: StudyDatabase) -> None:
     cancel = threading.Event()
-    result = dicomweb.wado_retrieve_study(orthanc.node, _study_uid(PETER[0]), db,
+    result = dicomweb.wado_retrieve_study(orthanc.node, study_uid(PETER[0]), db,
                                           progress=lambda d, t: cancel.set(), cancel=cancel)
     assert result.cancelled and (result.completed, result.received, result.failed) == (1, 1, 0)
     assert db.counts()["instances"] == 1
@@ -221,7 +213,7 @@ def test_a_node_without_dicomweb_url_is_a_clear_error(orthanc: Orthanc,
 
 def test_c_move_reuses_a_running_storage_server(orthanc: Orthanc, db: StudyDatabase,
                                                 tandem_port: int) -> None:
-    ct_study, cr_study = _study_uid(ARCHIBALD[-1]), _study_uid(ARCHIBALD[0])
+    ct_study, cr_study = study_uid(ARCHIBALD[-1]), study_uid(ARCHIBALD[0])
     local = LocalAE(TANDEM_AE, tandem_port)
     with StorageServer(db, ae_title=TANDEM_AE, port=tandem_port, host="127.0.0.1") as server:
         first = retrieve_study(orthanc.node, ct_study, db, local=local, server=server)

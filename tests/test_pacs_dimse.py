@@ -10,7 +10,7 @@ from pathlib import Path
 import pydicom
 import pytest
 from conftest import DICOM_CORPUS
-from orthanc import Orthanc, free_port, running_orthanc
+from orthanc import Orthanc, dicom_files, free_port, running_orthanc, study_uid
 
 from imaging.db import StudyDatabase
 from pacs import dimse
@@ -24,24 +24,13 @@ CT_STUDY = DICOM_CORPUS / "dcmqi" / "ct-3slice"  # patient 99000, 3 CT slices 51
 PATIENT_2 = DICOM_CORPUS / "pydicom" / "dicomdirtests" / "77654033"  # CR study + CT study
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
 
-
-def _study_uid(path: Path) -> str:
-    return str(pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID)
-
-
-@pytest.fixture(scope="module")
-def tandem_port() -> int:
-    return free_port()
 
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory: pytest.TempPathFactory, tandem_port: int) -> Iterator[Orthanc]:
-    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port) as o:
-        for path in _files(CT_STUDY) + _files(PATIENT_2):
-            o.upload(path)
+    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port,
+                         uploads=dicom_files(CT_STUDY) + dicom_files(PATIENT_2)) as o:
         yield o
 
 
@@ -85,7 +74,7 @@ def test_find_study_level_with_filters(orthanc: Orthanc) -> None:
                                              date_to="20021231"), calling_ae=TANDEM_AE)
     assert len(cr) == 1
     assert (cr[0].modalities, cr[0].series, cr[0].instances) == (("CR",), 3, 3)
-    assert cr[0].study_instance_uid == _study_uid(_files(PATIENT_2 / "CR1")[0])
+    assert cr[0].study_instance_uid == study_uid(dicom_files(PATIENT_2 / "CR1")[0])
     ct = dimse.find(node, "STUDY", FindQuery(modality="CT"), calling_ae=TANDEM_AE)
     assert sorted((m.patient_id, m.instances) for m in ct) == [("77654033", 4), ("99000", 3)]
     by_accession = dimse.find(node, "STUDY", FindQuery(accession_number="03086212"),
@@ -94,7 +83,7 @@ def test_find_study_level_with_filters(orthanc: Orthanc) -> None:
 
 
 def test_find_series_level(orthanc: Orthanc) -> None:
-    study = _study_uid(_files(PATIENT_2 / "CR1")[0])
+    study = study_uid(dicom_files(PATIENT_2 / "CR1")[0])
     series = dimse.find(orthanc.node, "SERIES", FindQuery(study_instance_uid=study),
                         calling_ae=TANDEM_AE)
     assert len(series) == 3
@@ -122,24 +111,24 @@ def _assert_study_filed(db: StudyDatabase, originals: list[Path]) -> None:
 
 def test_retrieve_by_c_get(orthanc: Orthanc, db: StudyDatabase) -> None:
     seen: list[tuple[int, int | None]] = []
-    result = dimse.retrieve_get(orthanc.node, _study_uid(_files(CT_STUDY)[0]), db,
+    result = dimse.retrieve_get(orthanc.node, study_uid(dicom_files(CT_STUDY)[0]), db,
                                 calling_ae=TANDEM_AE, progress=lambda d, t: seen.append((d, t)))
     assert (result.completed, result.failed, result.received, result.status) == (3, 0, 3, 0)
     assert seen and seen[-1][1] == 3
-    _assert_study_filed(db, _files(CT_STUDY))
+    _assert_study_filed(db, dicom_files(CT_STUDY))
 
 
 def test_retrieve_by_c_move(orthanc: Orthanc, db: StudyDatabase, tandem_port: int) -> None:
     local = LocalAE(TANDEM_AE, tandem_port)
-    result = retrieve_study(orthanc.node, _study_uid(_files(PATIENT_2 / "CT2")[0]), db,
+    result = retrieve_study(orthanc.node, study_uid(dicom_files(PATIENT_2 / "CT2")[0]), db,
                             method="move", local=local, listen_host="127.0.0.1")
     assert (result.completed, result.failed, result.received, result.status) == (4, 0, 4, 0)
-    _assert_study_filed(db, _files(PATIENT_2 / "CT2"))
+    _assert_study_filed(db, dicom_files(PATIENT_2 / "CT2"))
 
 
 def test_move_to_an_unknown_destination_is_a_clear_error(orthanc: Orthanc) -> None:
     with pytest.raises(PacsError, match="STRANGER"):
-        dimse.retrieve_move(orthanc.node, _study_uid(_files(CT_STUDY)[0]), "STRANGER",
+        dimse.retrieve_move(orthanc.node, study_uid(dicom_files(CT_STUDY)[0]), "STRANGER",
                             calling_ae=TANDEM_AE)
 
 
@@ -147,7 +136,7 @@ def test_cancelled_get_stops_early_and_keeps_the_db_consistent(orthanc: Orthanc,
                                                                 db: StudyDatabase) -> None:
     cancel = threading.Event()
     cancel.set()
-    result = dimse.retrieve_get(orthanc.node, _study_uid(_files(PATIENT_2 / "CT2")[0]), db,
+    result = dimse.retrieve_get(orthanc.node, study_uid(dicom_files(PATIENT_2 / "CT2")[0]), db,
                                 calling_ae=TANDEM_AE, cancel=cancel)
     assert result.cancelled
     assert result.received < 4

@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(OUT)]
+
+from event_loop import settle, wait_until  # noqa: E402
 
 
 def main() -> int:
@@ -48,24 +49,24 @@ def main() -> int:
     hand = write_radiograph(work / "hand.dcm", hand_jpeg, body_part="HAND", view="PA",
                             spacing_mm=0.2, patient="HAND^PA")
 
-    app = create_application([])
+    _application = create_application([])  # kept alive for the whole run
     db = StudyDatabase(work / "studies.sqlite")
     settings = Settings(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
     settings.blinded_first_read = False  # these pictures show the AI, not the blinded read
     window = MainWindow(db, settings)
     window.resize(1600, 1000)
     window.show()
-    _wait(app, lambda: window.ai_runner.loaded)
+    wait_until(lambda: window.ai_runner.loaded)
     for dicom, name, threshold in ((chest, "ai_heatmap.png", 40), (hand, "ai_boxes.png", 20)):
         window.ai_panel.threshold_slider.setValue(threshold)
         count = len(window._ai_results)
         window.open_paths([dicom], open_first=False)
-        _wait(app, lambda: not window.import_running)
+        wait_until(lambda: not window.import_running)
         series_uid = str(pydicom.dcmread(dicom, stop_before_pixels=True).SeriesInstanceUID)
         window.browser.select_series(series_uid)  # what a double-click in the browser does
         window.open_series(series_uid)
-        _wait(app, lambda c=count: len(window._ai_results) > c and not window.ai_runner.busy)
-        _settle(app, 0.8)
+        wait_until(lambda c=count: len(window._ai_results) > c and not window.ai_runner.busy)
+        settle(0.8)
         image = window.screen().grabWindow(window.winId()).toImage()
         image.save(str(OUT / name))
         print(f"wrote {OUT / name} ({image.width()}x{image.height()})")
@@ -73,26 +74,6 @@ def main() -> int:
     db.close()
     QApplication.processEvents()
     return 0
-
-
-def _wait(app: object, done: object, timeout: float = 60.0) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    deadline = time.monotonic() + timeout
-    while not done():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out waiting for the window")
-        QApplication.processEvents()
-        time.sleep(0.01)
-
-
-def _settle(app: object, seconds: float) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QApplication.processEvents()
-        time.sleep(0.01)
 
 
 if __name__ == "__main__":

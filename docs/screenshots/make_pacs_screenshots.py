@@ -15,13 +15,15 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
 CORPUS = REPO.parent / "shared" / "datasets" / "dicom"
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(OUT)]
+
+from event_loop import settle, wait_until  # noqa: E402
+
 STUDIES = ("dcmqi/ct-3slice", "pydicom/dicomdirtests/77654033", "pydicom/dicomdirtests/98892001")
 
 
@@ -59,24 +61,24 @@ def main() -> int:
         panel = window.pacs_panel
         panel.select_node(orthanc.node.name)
         panel.search()
-        _wait(lambda: panel.table.rowCount() > 0 and not panel.searching)
+        wait_until(lambda: panel.table.rowCount() > 0 and not panel.searching)
         ct3 = next(r for r in range(panel.table.rowCount())  # dcmqi's 3-slice chest CT
                    if getattr(panel.table.item(r, 6), "text", str)() == "3")
         panel.table.selectRow(ct3)
         retrieved: list[str] = []
         panel.study_retrieved.connect(retrieved.append)
         panel.retrieve_selected()
-        _wait(lambda: bool(retrieved) and not panel.retrieving, timeout=60)
-        _settle(0.5)
+        wait_until(lambda: bool(retrieved) and not panel.retrieving, timeout=60)
+        settle(0.5)
         row = window.browser.study_row(retrieved[0])
         assert row is not None and row.series, "the retrieved study is not in the browser"
         window.open_series(row.series[0].series_uid)
-        _wait(lambda: window.viewports.views[0].stack is not None, timeout=60)
+        wait_until(lambda: window.viewports.views[0].stack is not None, timeout=60)
         window.show_pacs_query()  # back to the PACS tab, as after a retrieve
-        _settle(1.5)
+        settle(1.5)
         _grab(window, "pacs_query_fr.png")
         dialog = window.show_pacs_nodes()
-        _settle(0.8)
+        settle(0.8)
         _grab(dialog, "pacs_nodes_fr.png")
         dialog.close()
         window.close()
@@ -89,26 +91,6 @@ def _grab(widget: object, name: str) -> None:
     image = widget.screen().grabWindow(widget.winId()).toImage()  # type: ignore[attr-defined]
     image.save(str(OUT / name))
     print(f"wrote {OUT / name} ({image.width()}x{image.height()})")
-
-
-def _wait(done: object, timeout: float = 30.0) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    deadline = time.monotonic() + timeout
-    while not done():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out waiting for the window")
-        QApplication.processEvents()
-        time.sleep(0.01)
-
-
-def _settle(seconds: float) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QApplication.processEvents()
-        time.sleep(0.01)
 
 
 if __name__ == "__main__":

@@ -19,14 +19,15 @@ import csv
 import os
 import sys
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
 SHARED = REPO.parent / "shared" / "datasets"
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(OUT)]
+
+from event_loop import settle, wait_until  # noqa: E402
 
 
 def _row(labels: Path, key: str, value: str) -> dict[str, str]:
@@ -79,16 +80,16 @@ def main() -> int:
     window = MainWindow(db, settings)
     window.resize(1600, 1000)
     window.show()
-    _wait(lambda: window.ai_runner.loaded)
+    wait_until(lambda: window.ai_runner.loaded)
     window.ai_panel.threshold_slider.setValue(40)  # the heatmap's hottest part, not a veil
     for dicom, name, shape, points, label, assess in cases:
         count = len(window._ai_results)
         window.open_paths([dicom], open_first=False)
-        _wait(lambda: not window.import_running)
+        wait_until(lambda: not window.import_running)
         series_uid = str(pydicom.dcmread(dicom, stop_before_pixels=True).SeriesInstanceUID)
         window.browser.select_series(series_uid)  # what a double-click in the browser does
         window.open_series(series_uid)
-        _wait(lambda c=count: len(window._ai_results) > c and not window.ai_runner.busy
+        wait_until(lambda c=count: len(window._ai_results) > c and not window.ai_runner.busy
               and window.reading.reading is not None)
         view = window.viewports.views[0]
         sop = view.stack.slices[0].sop_instance_uid
@@ -97,7 +98,7 @@ def main() -> int:
         controller.set_assessment(assess(controller.reading.assessment))
         controller.sign()
         window.concordance_dock.raise_()
-        _settle(1.0)
+        settle(1.0)
         image = window.screen().grabWindow(window.winId()).toImage()
         image.save(str(OUT / name))
         counts = controller.concordance.counts() if controller.concordance else None
@@ -106,26 +107,6 @@ def main() -> int:
     db.close()
     application.processEvents()
     return 0
-
-
-def _wait(done: object, timeout: float = 60.0) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    deadline = time.monotonic() + timeout
-    while not done():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out waiting for the window")
-        QApplication.processEvents()
-        time.sleep(0.01)
-
-
-def _settle(seconds: float) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QApplication.processEvents()
-        time.sleep(0.01)
 
 
 if __name__ == "__main__":
