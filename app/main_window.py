@@ -46,6 +46,7 @@ from app.errors_panel import ErrorsPanel
 from app.listener_service import ListenerService
 from app.pacs_nodes_dialog import NodesDialog, SendDialog, send_files_to_node
 from app.pacs_query_panel import QUERY_SHORTCUT, PacsQueryPanel
+from app.privacy_actions import PrivacyActions
 from app.reading_panel import SIGN_KEY, ReadingPanel, label_text
 from app.reading_session import ReadingController, export_reading
 from app.series_loading import load_first_images, load_series, reformat
@@ -369,6 +370,9 @@ class MainWindow(QMainWindow):
         self.export_action = self._action(self.tr("&Export reading…"), self.choose_export)
         self.audit_action = self._action(self.tr("&Audit…"), self.show_audit)
         self.setup_action = self._action(self.tr("&Setup…"), self.show_setup)
+        self.privacy = PrivacyActions(self, self.viewports, self.db, self.runner,
+                                      self._active_study_uid,
+                                      lambda: self.settings.last_folder, self._show_message)
         self.blinded_action = self._action(self.tr("&Blinded first read (AI after sign-off)"),
                                            self.set_blinded_first_read, checkable=True)
         self.blinded_action.setChecked(self.settings.blinded_first_read)
@@ -386,6 +390,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.import_cd_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.privacy.export_action)
+        file_menu.addAction(self.privacy.screenshot_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 

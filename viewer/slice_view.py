@@ -666,6 +666,11 @@ class SliceView:
             window_name=self._window_name, zoom=self.zoom, inverted=self.user_inverted,
             spacing_calibrated=stack.spacing_calibrated)
 
+    def set_formatter(self, formatter: TextFormatter) -> None:
+        """Write the corner texts and measurements with ``formatter`` from now on."""
+        self.formatter = formatter
+        self._refresh()
+
     @property
     def corner_texts(self) -> CornerTexts:
         ctx = self.annotation_context()

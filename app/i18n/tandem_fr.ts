@@ -1560,6 +1560,65 @@
     </message>
 </context>
 <context>
+    <name>PrivacyActions</name>
+    <message>
+        <source>Save a de-identified &amp;screenshot…</source>
+        <translation>Enregistrer une &amp;capture anonymisée…</translation>
+    </message>
+    <message>
+        <source>Export the study &amp;de-identified…</source>
+        <translation>Exporter l&apos;examen &amp;anonymisé…</translation>
+    </message>
+    <message>
+        <source>De-identified screenshot saved to %1.</source>
+        <translation>Capture anonymisée enregistrée dans %1.</translation>
+    </message>
+    <message>
+        <source>The screenshot could not be written to %1.</source>
+        <translation>La capture n&apos;a pas pu être écrite dans %1.</translation>
+    </message>
+    <message>
+        <source>Save a de-identified screenshot</source>
+        <translation>Enregistrer une capture anonymisée</translation>
+    </message>
+    <message>
+        <source>PNG images (*.png)</source>
+        <translation>Images PNG (*.png)</translation>
+    </message>
+    <message>
+        <source>De-identification failed: %1</source>
+        <translation>Échec de l&apos;anonymisation : %1</translation>
+    </message>
+    <message>
+        <source>De-identifying the study…</source>
+        <translation>Anonymisation de l&apos;examen…</translation>
+    </message>
+    <message>
+        <source>Open a study first.</source>
+        <translation>Ouvrez d&apos;abord un examen.</translation>
+    </message>
+    <message>
+        <source>Export the study de-identified to</source>
+        <translation>Exporter l&apos;examen anonymisé vers</translation>
+    </message>
+    <message>
+        <source>%1 file(s) written to %2 (basic confidentiality profile: names, IDs, dates, institution and device removed or replaced; UIDs remapped).</source>
+        <translation>%1 fichier(s) écrit(s) dans %2 (profil de confidentialité de base : noms, identifiants, dates, établissement et appareil supprimés ou remplacés ; UID renumérotés).</translation>
+    </message>
+    <message>
+        <source>Check these images before sharing: their pixels may show the patient&apos;s name, and pixels are NOT cleaned: %1</source>
+        <translation>Vérifiez ces images avant de les partager : leurs pixels peuvent montrer le nom du patient, et les pixels ne sont PAS nettoyés : %1</translation>
+    </message>
+    <message>
+        <source>Not exported: %1</source>
+        <translation>Non exportés : %1</translation>
+    </message>
+    <message>
+        <source>De-identified copy</source>
+        <translation>Copie anonymisée</translation>
+    </message>
+</context>
+<context>
     <name>QtTextFormatter</name>
     <message>
         <source>ID: %1</source>
