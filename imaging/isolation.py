@@ -147,7 +147,9 @@ class DecoderPool:
 
     def decode(self, path: Path, frames: tuple[int, ...] | None = None) -> DecodedPixels:
         """:func:`imaging.decode.decode_here` in a worker."""
-        return cast(DecodedPixels, self.call("imaging.decode", "decode_here", Path(path), frames))
+        # Absolute: the worker runs in the repository's folder, not the caller's.
+        return cast(DecodedPixels, self.call("imaging.decode", "decode_here",
+                                             Path(path).absolute(), frames))
 
     def decode_auto(self, path: Path) -> DecodedPixels:
         """Native data in the calling thread (plain numpy), compressed data in a worker."""

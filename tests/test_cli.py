@@ -84,3 +84,15 @@ def test_inspect_missing_path_is_reported_not_fatal(tmp_path: Path) -> None:
     result = tandem("inspect", str(tmp_path / "nope"), "--json", timeout=60)
     assert result.returncode == 0
     assert "no such file" in result.stderr
+
+
+def test_inspect_decode_accepts_a_path_relative_to_the_callers_folder(corpus: Path) -> None:
+    """The decoder workers run in another folder: a relative path must still be found."""
+    compressed = corpus / "pydicom" / "MR_small_jp2klossless.dcm"
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "inspect", compressed.name, "--json", "--decode"],
+        cwd=compressed.parent, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(result.stdout)["files"]
+    assert entry["status"] == "ok" and entry["pixels"]["shape"] == [1, 64, 64], entry
