@@ -286,7 +286,7 @@ def test_french_translation_and_dates(window, qapp: QApplication, qtbot) -> None
         assert translators, "tandem_fr.qm did not load"
         french = MainWindow(window.db, window.settings)
         titles = [a.text() for a in french.menuBar().actions()]
-        assert titles == ["&Fichier", "&Affichage", "&Outils", "&Lecture", "&IA", "Ai&de"]
+        assert titles == ["&Fichier", "&Affichage", "&Outils", "&Lecture", "&IA", "&PACS", "Ai&de"]
         assert french.viewer_actions["dicom_overlays"].text() == "Incrustations DICOM"
         assert "usage recherche" in french.ai_panel.notice
         assert format_dicom_date("20030417") == "17/04/2003"

@@ -30,11 +30,11 @@ from imaging.header import read_header
 
 CORPUS = Path(__file__).parents[2] / "shared" / "datasets" / "dicom"
 # index.csv error kinds a de-identifier must refuse: the file cannot be read as a complete
-# instance. Series-level and decode-level errors (not_a_volume, corrupt_pixel_data...) do not
-# stop an export: the header is de-identified and the pixel bytes copied as they are.
+# instance. Series-level and decode-level errors (not_a_volume, corrupt_pixel_data, a transfer
+# syntax Tandem cannot decode...) do not stop an export: the header is de-identified and the
+# pixel bytes copied as they are.
 REFUSED = {"not_dicom", "empty_file", "empty_dataset", "truncated", "pixel_data_truncated",
-           "image_too_large", "no_pixel_data", "invalid_number_of_frames",
-           "unsupported_transfer_syntax"}
+           "image_too_large", "no_pixel_data", "invalid_number_of_frames"}
 NOT_EXPORTABLE = {"pydicom/meta_missing_tsyntax.dcm": "no SOP Class UID"}
 HARD_LIST = ["PatientName", "PatientID", "PatientBirthDate", "OtherPatientIDs",
              "OtherPatientNames", "AccessionNumber", "InstitutionName", "InstitutionAddress",

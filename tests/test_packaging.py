@@ -73,7 +73,8 @@ def test_spec_bundles_models_samples_and_translations_where_the_code_looks() -> 
     for model in ("cxr_normality", "fracture_boxes", "mammo_lesions"):
         assert (ROOT / "onnx_models" / model / "model.onnx").resolve() in {s for s, _ in bundled}
     # importlib.metadata inside the bundle: --version, pylibjpeg's entry points, tandem doctor.
-    dist_infos = {dest for _, dest in bundled if dest.endswith(".dist-info")}
+    # (an editable install's metadata is tandem.egg-info when the repository is on sys.path)
+    dist_infos = {dest for _, dest in bundled if dest.endswith((".dist-info", ".egg-info"))}
     for name in ("tandem", "pylibjpeg_openjpeg", "pylibjpeg_rle", "vtk", "pyside6_essentials"):
         assert any(d.lower().startswith(name) for d in dist_infos), name
     assert "imaging.isolation" in analysis["hiddenimports"]
