@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -89,6 +90,16 @@ class NodesDialog(QDialog):
         self.port_spin.setRange(1, 65535)
         self.port_spin.setValue(104)
         self.tls_box = QCheckBox(self.tr("DICOM over TLS"), self)
+        self.ca_edit = QLineEdit(self)
+        self.ca_edit.setPlaceholderText(self.tr("the practice's certificate authority (PEM); "
+                                                "empty: the system's"))
+        self.ca_button = QPushButton(self.tr("Choose…"), self)
+        self.ca_button.clicked.connect(self._choose_ca)
+        self.tls_box.toggled.connect(self.ca_edit.setEnabled)
+        self.tls_box.toggled.connect(self.ca_button.setEnabled)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca_edit, 1)
+        ca_row.addWidget(self.ca_button)
         self.dicomweb_edit = QLineEdit(self)
         self.dicomweb_edit.setPlaceholderText(self.tr("optional, e.g. https://pacs/dicom-web"))
         form = QFormLayout()
@@ -97,6 +108,7 @@ class NodesDialog(QDialog):
         form.addRow(self.tr("Host:"), self.host_edit)
         form.addRow(self.tr("Port:"), self.port_spin)
         form.addRow("", self.tls_box)
+        form.addRow(self.tr("TLS authority:"), ca_row)
         form.addRow(self.tr("DICOMweb URL:"), self.dicomweb_edit)
         self.save_button = QPushButton(self.tr("&Save node"), self)
         self.save_button.clicked.connect(self.save_node)
@@ -185,17 +197,28 @@ class NodesDialog(QDialog):
             return
         self._editing = node.name
         self._fill(node.name, node.ae_title, node.host, node.port, node.tls,
-                   node.dicomweb_url or "")
+                   node.dicomweb_url or "", node.tls_ca_file or "")
 
-    def _fill(self, name: str, ae: str, host: str, port: int, tls: bool, url: str) -> None:
+    def _fill(self, name: str, ae: str, host: str, port: int, tls: bool, url: str,
+              ca_file: str = "") -> None:
         self.name_edit.setText(name)
         self.ae_edit.setText(ae)
         self.host_edit.setText(host)
         self.port_spin.setValue(port)
         self.tls_box.setChecked(tls)
+        self.ca_edit.setText(ca_file)
+        self.ca_edit.setEnabled(tls)
+        self.ca_button.setEnabled(tls)
         self.dicomweb_edit.setText(url)
         self.echo_label.clear()
         self._say("")
+
+    def _choose_ca(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("The practice's certificate authority"), self.ca_edit.text(),
+            self.tr("Certificates (*.pem *.crt *.cer);;All files (*)"))
+        if path:
+            self.ca_edit.setText(path)
 
     def new_node(self) -> None:
         """Empty form for a node to add."""
@@ -210,9 +233,15 @@ class NodesDialog(QDialog):
     def form_node(self) -> PacsNode | None:
         """The node the form describes, or None (and the reasons shown, translated)."""
         url = self.dicomweb_edit.text().strip() or None
+        tls = self.tls_box.isChecked()
+        ca_file = self.ca_edit.text().strip() if tls else ""
+        if ca_file and not Path(ca_file).is_file():
+            self._say(self.tr("The certificate authority file %1 does not exist.")
+                      .replace("%1", ca_file), error=True)
+            return None
         try:
             return PacsNode(self.name_edit.text(), self.ae_edit.text(), self.host_edit.text(),
-                            self.port_spin.value(), self.tls_box.isChecked(), url)
+                            self.port_spin.value(), tls, url, tls_ca_file=ca_file or None)
         except NodeConfigError as exc:
             self._say(self._invalid_fields_text(url) or exc.message, error=True)
             return None

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import DICOM_CORPUS
 from orthanc import Orthanc, free_port, running_orthanc
+from test_app_gui import display, qapp  # noqa: F401  (the X display and Tandem's QApplication)
 
 from pacs import dimse
 from pacs.errors import NodeConfigError, PacsError
@@ -114,3 +115,35 @@ def test_cli_echo_over_tls(tls_orthanc: tuple[Orthanc, Path], tmp_path: Path,
     assert f"TLS (CA {ca})" in capsys.readouterr().out
     assert main(["pacs", "echo", "secure"]) == 0
     assert "C-ECHO ok" in capsys.readouterr().out
+
+
+@pytest.mark.gui
+def test_nodes_dialog_saves_and_tests_a_tls_node(tls_orthanc: tuple[Orthanc, Path],
+                                                 tmp_path: Path, qtbot, request) -> None:
+    """PACS > Nodes…: TLS with the practice's CA, typed in the form, saved and tested."""
+    from PySide6.QtCore import Qt
+
+    from app.pacs_nodes_dialog import NodesDialog
+
+    request.getfixturevalue("qapp")  # Tandem's QApplication on the X display
+    orthanc, ca = tls_orthanc
+    nodes = NodeStore(tmp_path / "nodes.json")
+    dialog = NodesDialog(nodes)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.ca_edit.isEnabled()  # only with TLS
+    qtbot.keyClicks(dialog.name_edit, "secure")
+    qtbot.keyClicks(dialog.ae_edit, orthanc.node.ae_title)
+    qtbot.keyClicks(dialog.host_edit, "127.0.0.1")
+    dialog.port_spin.setValue(orthanc.dicom_port)
+    dialog.tls_box.setChecked(True)
+    dialog.ca_edit.setText(str(tmp_path / "missing.pem"))
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert "does not exist" in dialog.message.text() and nodes.nodes() == ()
+    dialog.ca_edit.setText(str(ca))
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    (saved,) = nodes.nodes()
+    assert saved.tls and saved.tls_ca_file == str(ca)
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.testing, timeout=30000)
+    assert dialog.echo_label.text().startswith("Connection OK (C-ECHO in ")

@@ -1256,6 +1256,14 @@
         <translation>DICOM sur TLS</translation>
     </message>
     <message>
+        <source>the practice&apos;s certificate authority (PEM); empty: the system&apos;s</source>
+        <translation>l&apos;autorité de certification du cabinet (PEM) ; vide : celle du système</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>Choisir…</translation>
+    </message>
+    <message>
         <source>optional, e.g. https://pacs/dicom-web</source>
         <translation>facultatif, p. ex. https://pacs/dicom-web</translation>
     </message>
@@ -1274,6 +1282,10 @@
     <message>
         <source>Port:</source>
         <translation>Port :</translation>
+    </message>
+    <message>
+        <source>TLS authority:</source>
+        <translation>Autorité TLS :</translation>
     </message>
     <message>
         <source>DICOMweb URL:</source>
@@ -1306,6 +1318,18 @@
     <message>
         <source>Cannot read the PACS configuration: %1</source>
         <translation>Impossible de lire la configuration PACS : %1</translation>
+    </message>
+    <message>
+        <source>The practice&apos;s certificate authority</source>
+        <translation>L&apos;autorité de certification du cabinet</translation>
+    </message>
+    <message>
+        <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
+        <translation>Certificats (*.pem *.crt *.cer);;Tous les fichiers (*)</translation>
+    </message>
+    <message>
+        <source>The certificate authority file %1 does not exist.</source>
+        <translation>Le fichier d&apos;autorité de certification %1 n&apos;existe pas.</translation>
     </message>
     <message>
         <source>The name must be 1 to 64 printable characters.</source>
