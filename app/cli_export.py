@@ -20,27 +20,24 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 from pydicom.dataset import Dataset
 
 from app.cli_models import model_registry
 from app.cli_study import StudyNotFound, resolve_study
 from imaging.db import StudyDatabase
-from imaging.errors import DicomFileError
 from inference.cache import ResultCache
 from inference.engine import AnalysisEngine
 from inference.manifest import RESEARCH_STATUS
-from inference.results import AnalysisResult
-from reading.concordance import AiFindingRef, Concordance, ai_findings, compare
-from reading.key_images import KeyImage, key_image
+from reading.concordance import Concordance, compare
 from reading.model import Reading
 from reading.pdf_dicom import write_encapsulated_pdf
-from reading.report_pdf import MAX_KEY_IMAGES, write_report
+from reading.report_images import patient_block, report_key_images
+from reading.report_pdf import write_report
 from reading.report_text import text
 from reading.sources import source_datasets
 from reading.sr_export import ExportError, write_exports
 from reading.store import ReadingStore, default_reader
-from reading.study_ai import ImageInfo, study_images, study_results
+from reading.study_ai import study_images, study_results
 
 USAGE_ERROR = 2
 WRITE_ERROR = 1
@@ -109,11 +106,13 @@ def run_export(study: str, *, sr_dir: Path | None, pdf: Path | None, gsps: bool,
                                      reading.reading_id)
                         print(f"wrote {path}")
             if pdf is not None:
-                keys = _key_images(images, reading, results, lang)
+                keys = report_key_images(
+                    images, reading, results, lang,
+                    on_error=lambda why: print(f"tandem export: {why}", file=sys.stderr))
                 try:
                     write_report(pdf, reading=reading, concordance=concordance,
                                  results=results, key_images=keys,
-                                 patient=_patient(sources), lang=lang, model_names=names)
+                                 patient=patient_block(sources), lang=lang, model_names=names)
                 except OSError as exc:
                     print(f"tandem export: the PDF could not be written to {pdf}: {exc}",
                           file=sys.stderr)
@@ -191,60 +190,3 @@ def _summary(concordance: Concordance) -> str:
     counts = concordance.counts()
     return (f"agreed {counts['agreed']}, AI-only {counts['ai_only']}, "
             f"reader-only {counts['reader_only']}")
-
-
-def _patient(sources: Mapping[str, Dataset]) -> dict[str, str]:
-    """Patient and study identification from the first image header of the study."""
-    ds = next(iter(sources.values()), None)
-    if ds is None:
-        return {}
-    keywords = {"name": "PatientName", "id": "PatientID", "birth_date": "PatientBirthDate",
-                "sex": "PatientSex", "study_date": "StudyDate",
-                "description": "StudyDescription", "accession": "AccessionNumber"}
-    return {key: str(ds.get(word, "") or "") for key, word in keywords.items()}
-
-
-def _key_images(images: Sequence[ImageInfo], reading: Reading,
-                results: Sequence[AnalysisResult], lang: str) -> list[KeyImage]:
-    """Key images of the images with marks or AI findings: AI-flagged ones first (at most
-    :data:`MAX_KEY_IMAGES`); an image that cannot be decoded any more is left out."""
-    findings = ai_findings(results)
-    marked = {m.sop_instance_uid for m in reading.marks}
-    flagged = {f.sop_instance_uid for f in findings}
-    chosen = [i for i in images if i.sop_instance_uid in flagged]
-    chosen += [i for i in images if i.sop_instance_uid in marked - flagged]
-    keys: list[KeyImage] = []
-    for info in chosen[:MAX_KEY_IMAGES]:
-        mine: list[AiFindingRef] = [f for f in findings
-                                    if f.sop_instance_uid == info.sop_instance_uid]
-        heatmap, value_range = _heatmap(results, info.sop_instance_uid)
-        caption = " ".join(p for p in (info.modality, info.body_part, info.view,
-                                       info.laterality) if p)
-        try:
-            keys.append(key_image(info.path, info.frame, marks=reading.marks, ai=mine,
-                                  heatmap=heatmap, heatmap_range=value_range,
-                                  caption=caption, lang=lang))
-        except (DicomFileError, OSError, MemoryError) as exc:
-            print(f"tandem export: {info.path}: no key image ({exc})", file=sys.stderr)
-    return keys
-
-
-def _heatmap(results: Sequence[AnalysisResult], sop_uid: str
-             ) -> tuple[np.ndarray | None, tuple[float, float]]:
-    """The heatmap of the most probable positive case score on that image, if any.
-
-    A heatmap is drawn only where the model's case score met an operating point: on an
-    image the model calls likely normal, its map shows noise a reader should not chase.
-    """
-    best: tuple[float, np.ndarray, tuple[float, float]] | None = None
-    for result in results:
-        if result.sop_instance_uid != sop_uid or not result.applicable or result.reason:
-            continue
-        scores = {s.label: s for s in result.case_scores if s.operating_point is not None}
-        for ref in result.heatmaps:
-            score = scores.get(ref.label)
-            if ref.values is None or score is None:
-                continue
-            if best is None or score.probability > best[0]:
-                best = (score.probability, ref.values, ref.value_range)
-    return (None, (0.0, 1.0)) if best is None else (best[1], best[2])

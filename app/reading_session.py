@@ -21,30 +21,32 @@ concordance stored. A signed reading is read-only until :meth:`amend`.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from pydicom.dataset import Dataset
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from app import mark_commands as commands
 from imaging.db import StudyDatabase
 from inference.results import AnalysisResult
-from reading.concordance import Concordance, ai_findings, compare
-from reading.key_images import KeyImage, key_image
+from reading.concordance import Concordance, compare
 from reading.model import AiDecision, Assessment, Decision, Mark, MarkShape, Point, Reading
 from reading.pdf_dicom import write_encapsulated_pdf
+from reading.report_images import patient_block, report_key_images
 from reading.report_pdf import write_report
 from reading.report_text import text as report_text
 from reading.sources import source_datasets
 from reading.sr_export import write_exports
 from reading.store import ReadingStore, default_reader
+from reading.study_ai import study_images as study_image_infos
 from reading.vocabulary import MARK_LABELS, StudyKind, study_kind
+
+_log = logging.getLogger(__name__)
 
 TEXT_DEBOUNCE_MS = 1000
 
@@ -390,52 +392,21 @@ class ReadingController(QObject):
 
 
 
-def _patient(sources: Mapping[str, Dataset]) -> dict[str, str]:
-    """The report's patient block from the first image's header."""
-    ds = next(iter(sources.values()), None)
-    if ds is None:
-        return {}
-    fields = {"name": "PatientName", "id": "PatientID", "birth_date": "PatientBirthDate",
-              "sex": "PatientSex", "study_date": "StudyDate",
-              "description": "StudyDescription", "accession": "AccessionNumber"}
-    return {key: str(ds.get(keyword, "") or "") for key, keyword in fields.items()}
-
-
-def _main_heatmap(results: Sequence[AnalysisResult], sop_uid: str,
-                  frame: int) -> tuple[np.ndarray | None, tuple[float, float]]:
-    for result in results:
-        if (result.sop_instance_uid, result.frame) != (sop_uid, frame):
-            continue
-        for ref in result.heatmaps:
-            if ref.values is not None:
-                return ref.values, ref.value_range
-    return None, (0.0, 1.0)
-
-
 def export_reading(db: StudyDatabase, reading: Reading, results: Sequence[AnalysisResult],
                    concordance: Concordance | None, out_dir: Path, *, lang: str = "fr",
                    model_names: Mapping[str, str] | None = None) -> list[Path]:
     """DICOM SR (+ GSPS, CAD SR) into ``out_dir/SR``, the one-page ``out_dir/report.pdf``
     and that PDF as a DICOM Encapsulated PDF in ``out_dir/SR`` (what a PACS files).
 
-    Key images: every image with a mark or an AI finding (the file's own window, marks
-    and AI burned into a copy). Runs on a worker thread: no Qt here.
+    Key images as :func:`reading.report_images.report_key_images` chooses them (the same
+    as ``tandem export``). Runs on a worker thread: no Qt here.
     """
     sources = source_datasets(db, reading.study_instance_uid)
     written = write_exports(reading, results, sources, out_dir / "SR", concordance=concordance)
-    findings = ai_findings(results)
-    shown = dict.fromkeys([(m.sop_instance_uid, m.frame) for m in reading.marks]
-                          + [(f.sop_instance_uid, f.frame) for f in findings])
-    keys: list[KeyImage] = []
-    for sop_uid, frame in shown:
-        ds = sources.get(sop_uid)
-        if ds is None or not ds.filename:
-            continue
-        heatmap, value_range = _main_heatmap(results, sop_uid, frame)
-        keys.append(key_image(Path(str(ds.filename)), frame, marks=reading.marks, ai=findings,
-                              heatmap=heatmap, heatmap_range=value_range, lang=lang))
+    keys = report_key_images(study_image_infos(db, reading.study_instance_uid), reading,
+                             results, lang, on_error=_log.warning)
     pdf = write_report(out_dir / "report.pdf", reading=reading, concordance=concordance,
-                       results=results, key_images=keys, patient=_patient(sources), lang=lang,
+                       results=results, key_images=keys, patient=patient_block(sources), lang=lang,
                        model_names=model_names)
     pdf_dicom = write_encapsulated_pdf(pdf, reading, sources,
                                        out_dir / "SR" / f"PDF_report_v{reading.version}.dcm",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pytest
 from orthanc import free_port
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+from test_app_gui import display, qapp  # noqa: F401  (the X display and Tandem's QApplication)
 
 from app.first_run import FirstRunDialog
 from app.settings import Settings
@@ -23,33 +22,14 @@ pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def qapp() -> Iterator[QApplication]:
-    """Tandem's application set-up, in English (pytest-xvfb provides the display)."""
-    from app.gui import create_application
-
-    previous = os.environ.get("TANDEM_LANG")
-    os.environ["TANDEM_LANG"] = "en"
-    try:
-        app = create_application([])
-    finally:
-        if previous is None:
-            os.environ.pop("TANDEM_LANG", None)
-        else:
-            os.environ["TANDEM_LANG"] = previous
-    yield app
-    app.closeAllWindows()
-    app.processEvents()
-    gc.collect()
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
 @pytest.fixture
-def dialog(qapp: QApplication, qtbot, settings: Settings) -> Iterator[FirstRunDialog]:
+def dialog(qapp: QApplication, qtbot,  # noqa: F811
+           settings: Settings) -> Iterator[FirstRunDialog]:
     win = FirstRunDialog(settings)
     qtbot.addWidget(win)
     win.resize(860, 620)
