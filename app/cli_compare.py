@@ -21,9 +21,9 @@ from imaging.db import StudyDatabase
 from inference.cache import ResultCache
 from inference.engine import AnalysisEngine
 from inference.manifest import RESEARCH_STATUS
-from reading.concordance import Concordance, compare
+from reading.concordance import Concordance
 from reading.store import ReadingStore
-from reading.study_ai import study_images, study_results
+from reading.study_ai import compare_on_images, study_images, study_results
 
 USAGE_ERROR = 2
 
@@ -46,12 +46,7 @@ def run_compare(study: str, *, as_json: bool, models_dir: Path | None) -> int:
             images = study_images(db, study_uid)
             engine = AnalysisEngine(model_registry(models_dir))
             results = study_results(db, study_uid, engine, ResultCache())
-            concordance = compare(
-                reading, results,
-                mm_per_px={i.sop_instance_uid: i.mm_per_px for i in images
-                           if i.mm_per_px is not None},
-                laterality={i.sop_instance_uid: i.laterality for i in images
-                            if i.laterality in ("R", "L")})
+            concordance = compare_on_images(reading, results, images)
             if reading.signed:
                 store.save_concordance(reading.reading_id, concordance.to_dict())
         finally:

@@ -28,7 +28,7 @@ from imaging.db import StudyDatabase
 from inference.cache import ResultCache
 from inference.engine import AnalysisEngine
 from inference.manifest import RESEARCH_STATUS
-from reading.concordance import Concordance, compare
+from reading.concordance import Concordance
 from reading.model import Reading
 from reading.pdf_dicom import write_encapsulated_pdf
 from reading.report_images import patient_block, report_key_images
@@ -37,7 +37,7 @@ from reading.report_text import text
 from reading.sources import source_datasets
 from reading.sr_export import ExportError, write_exports
 from reading.store import ReadingStore, default_reader
-from reading.study_ai import study_images, study_results
+from reading.study_ai import compare_on_images, study_images, study_results
 
 USAGE_ERROR = 2
 WRITE_ERROR = 1
@@ -79,12 +79,7 @@ def run_export(study: str, *, sr_dir: Path | None, pdf: Path | None, gsps: bool,
             if blinded:
                 print("tandem export: the AI stays hidden from a blinded first read until it is "
                       "signed: exporting the reading without the AI", file=sys.stderr)
-            concordance = compare(
-                reading, results,
-                mm_per_px={i.sop_instance_uid: i.mm_per_px for i in images
-                           if i.mm_per_px is not None},
-                laterality={i.sop_instance_uid: i.laterality for i in images
-                            if i.laterality in ("R", "L")})
+            concordance = compare_on_images(reading, results, images)
             sources = source_datasets(db, study_uid)
             names = {e.id: e.manifest.name for e in registry.entries() if e.manifest}
             code = 0

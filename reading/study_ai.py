@@ -12,7 +12,7 @@ compared (see :mod:`reading.concordance`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from inference.engine import AnalysisEngine
 from inference.postprocess import manifest_scales
 from inference.results import AnalysisResult
 from inference.source import SourceImage, source_from_stack
+from reading.concordance import Concordance, compare
+from reading.model import Reading
 
 
 @dataclass(frozen=True)
@@ -101,3 +103,13 @@ def _decode(header: InstanceHeader) -> SourceImage | None:
         return source_from_stack(load_image(header, 0))
     except (DicomFileError, MemoryError, ValueError, OSError):
         return None
+
+
+def compare_on_images(reading: Reading, results: Sequence[AnalysisResult],
+                      images: Sequence[ImageInfo]) -> Concordance:
+    """:func:`reading.concordance.compare` with each image's pixel spacing and breast side."""
+    return compare(reading, results,
+                   mm_per_px={i.sop_instance_uid: i.mm_per_px for i in images
+                              if i.mm_per_px is not None},
+                   laterality={i.sop_instance_uid: i.laterality for i in images
+                               if i.laterality in ("R", "L")})
