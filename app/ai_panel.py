@@ -39,9 +39,9 @@ from PySide6.QtWidgets import (
 from app.ai_overlays import OverlayStyle, display_label
 from app.ai_reasons import result_reason
 from app.score_display import case_score_text, score_band
+from imaging.colormaps import COLORMAPS
 from inference.manifest import ModelManifest
 from inference.results import AnalysisResult, CaseScore, Finding, OperatingPointName
-from viewer.colormaps import COLORMAPS
 
 __all__ = ["AiPanel", "ModelCard", "ModelEntryLike", "OverlayStyle"]
 

@@ -63,7 +63,7 @@ def _write_heatmaps(heatmaps: tuple[HeatmapRef, ...], folder: Path) -> None:
     """``<key>.npy`` (the values) and ``<key>.png`` (inferno over the value range)."""
     from PIL import Image
 
-    from viewer.colormaps import apply_colormap
+    from imaging.colormaps import apply_colormap
 
     for heatmap in heatmaps:
         if heatmap.values is None:

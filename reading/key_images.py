@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from imaging.colormaps import apply_colormap
 from imaging.header import InstanceHeader, read_header
 from imaging.loader import load_image
 from imaging.pipeline import DisplayParameters, default_window
@@ -39,15 +40,6 @@ FONT_PATHS = (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
               Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
               Path("C:/Windows/Fonts/arial.ttf"),
               Path("/System/Library/Fonts/Supplemental/Arial.ttf"))
-
-# 17 evenly spaced samples of matplotlib's inferno (the viewer's default heatmap map;
-# reading/ may not import viewer/, so the anchors are repeated here).
-_INFERNO = np.asarray((
-    (0, 0, 4), (11, 7, 36), (33, 12, 74), (61, 9, 101), (87, 16, 110), (113, 25, 110),
-    (138, 34, 106), (163, 44, 97), (188, 55, 84), (210, 70, 68), (228, 90, 49),
-    (241, 115, 29), (249, 142, 9), (252, 172, 17), (249, 203, 53), (242, 234, 105),
-    (252, 255, 164)), dtype=np.float64)
-
 
 @dataclass(frozen=True)
 class KeyImage:
@@ -136,12 +128,6 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size)
 
 
-def _inferno(norm: np.ndarray) -> np.ndarray:
-    xs = np.linspace(0.0, 1.0, len(_INFERNO))
-    channels = [np.interp(norm, xs, _INFERNO[:, c]) for c in range(3)]
-    return np.clip(np.rint(np.stack(channels, axis=-1)), 0, 255).astype(np.uint8)
-
-
 def _blend_heatmap(picture: Image.Image, values: np.ndarray,
                    value_range: tuple[float, float]) -> Image.Image:
     lo, hi = value_range
@@ -152,7 +138,7 @@ def _blend_heatmap(picture: Image.Image, values: np.ndarray,
     rows = np.minimum((np.arange(picture.height) * h) // picture.height, h - 1)
     cols = np.minimum((np.arange(picture.width) * w) // picture.width, w - 1)
     stretched = norm[rows[:, None], cols[None, :]]
-    colour = _inferno(stretched).astype(np.float32)
+    colour = apply_colormap(stretched, "inferno").astype(np.float32)
     alpha = np.where(stretched >= HEATMAP_THRESHOLD, HEATMAP_OPACITY, 0.0)[..., None]
     base = np.asarray(picture.convert("RGB"), dtype=np.float32)
     out = base * (1.0 - alpha) + colour * alpha

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from imaging.colormaps import apply_colormap
 from imaging.overlays import OverlayPlane
-from viewer.colormaps import apply_colormap
 
 AMBER = (1.0, 0.69, 0.0)
 CYAN = (0.0, 0.9, 1.0)

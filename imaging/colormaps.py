@@ -1,5 +1,8 @@
 """Perceptual colormaps for AI heatmaps, from small anchor tables (no matplotlib at run time).
 
+Here in ``imaging`` (plain numpy) so that the viewer's overlays and the report's key images
+(``reading``, which may not import ``viewer``) colour a heatmap with the same table.
+
 The anchors are 17 evenly spaced samples of matplotlib's ``inferno`` and ``turbo``
 maps; linear interpolation between them stays within a few grey levels of the
 full 256-entry tables, which is plenty for a translucent overlay.
