@@ -16,7 +16,7 @@ from typing import Any
 
 from app.cli import print_json
 from app.cli_models import model_registry
-from app.cli_study import StudyNotFound, resolve_study
+from app.cli_study import StudyNotFound, no_reading_yet, resolve_study
 from imaging.db import StudyDatabase
 from inference.cache import ResultCache
 from inference.engine import AnalysisEngine
@@ -39,9 +39,7 @@ def run_compare(study: str, *, as_json: bool, models_dir: Path | None) -> int:
         try:
             reading = store.current(study_uid)
             if reading is None:
-                print(f"tandem compare: study {study_uid} has no reading yet; store one with "
-                      "`tandem reading import STUDY reading.json` (or read it in the GUI)",
-                      file=sys.stderr)
+                print(f"tandem compare: {no_reading_yet(study_uid)}", file=sys.stderr)
                 return USAGE_ERROR
             images = study_images(db, study_uid)
             engine = AnalysisEngine(model_registry(models_dir))

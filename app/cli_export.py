@@ -23,7 +23,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 
 from app.cli_models import model_registry
-from app.cli_study import StudyNotFound, resolve_study
+from app.cli_study import StudyNotFound, no_reading_yet, resolve_study
 from imaging.db import StudyDatabase
 from inference.cache import ResultCache
 from inference.engine import AnalysisEngine
@@ -63,9 +63,7 @@ def run_export(study: str, *, sr_dir: Path | None, pdf: Path | None, gsps: bool,
         try:
             reading = store.latest_signed(study_uid) or store.current(study_uid)
             if reading is None:
-                print(f"tandem export: study {study_uid} has no reading yet; store one with "
-                      "`tandem reading import STUDY reading.json` (or read it in the GUI)",
-                      file=sys.stderr)
+                print(f"tandem export: {no_reading_yet(study_uid)}", file=sys.stderr)
                 return USAGE_ERROR
             if not reading.signed:
                 print(f"tandem export: warning: the reading of study {study_uid} is not "

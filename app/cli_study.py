@@ -70,3 +70,9 @@ def _studies_from_source(db_path: Path, path: Path) -> set[str]:
             (str(path), prefix)).fetchall()
     conn.close()
     return {r[0] for r in rows}
+
+
+def no_reading_yet(study_uid: str) -> str:
+    """What a command that needs a reading says when the study has none."""
+    return (f"study {study_uid} has no reading yet; store one with "
+            "`tandem reading import STUDY reading.json` (or read it in the GUI)")

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
 sys.path[:0] = [str(REPO), str(REPO / "tests"), str(OUT)]
 
-from event_loop import settle, wait_until  # noqa: E402
+from event_loop import save_window, settle, wait_until  # noqa: E402
 
 
 def main() -> int:
@@ -67,9 +67,7 @@ def main() -> int:
         window.open_series(series_uid)
         wait_until(lambda c=count: len(window._ai_results) > c and not window.ai_runner.busy)
         settle(0.8)
-        image = window.screen().grabWindow(window.winId()).toImage()
-        image.save(str(OUT / name))
-        print(f"wrote {OUT / name} ({image.width()}x{image.height()})")
+        save_window(window, OUT / name)
     window.close()
     db.close()
     QApplication.processEvents()

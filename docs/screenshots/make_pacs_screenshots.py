@@ -22,7 +22,7 @@ OUT = Path(__file__).resolve().parent
 CORPUS = REPO.parent / "shared" / "datasets" / "dicom"
 sys.path[:0] = [str(REPO), str(REPO / "tests"), str(OUT)]
 
-from event_loop import settle, wait_until  # noqa: E402
+from event_loop import save_window, settle, wait_until  # noqa: E402
 
 STUDIES = ("dcmqi/ct-3slice", "pydicom/dicomdirtests/77654033", "pydicom/dicomdirtests/98892001")
 
@@ -76,21 +76,15 @@ def main() -> int:
         wait_until(lambda: window.viewports.views[0].stack is not None, timeout=60)
         window.show_pacs_query()  # back to the PACS tab, as after a retrieve
         settle(1.5)
-        _grab(window, "pacs_query_fr.png")
+        save_window(window, OUT / "pacs_query_fr.png")
         dialog = window.show_pacs_nodes()
         settle(0.8)
-        _grab(dialog, "pacs_nodes_fr.png")
+        save_window(dialog, OUT / "pacs_nodes_fr.png")
         dialog.close()
         window.close()
         db.close()
     application.processEvents()
     return 0
-
-
-def _grab(widget: object, name: str) -> None:
-    image = widget.screen().grabWindow(widget.winId()).toImage()  # type: ignore[attr-defined]
-    image.save(str(OUT / name))
-    print(f"wrote {OUT / name} ({image.width()}x{image.height()})")
 
 
 if __name__ == "__main__":

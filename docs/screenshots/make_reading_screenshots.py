@@ -27,7 +27,7 @@ OUT = Path(__file__).resolve().parent
 SHARED = REPO.parent / "shared" / "datasets"
 sys.path[:0] = [str(REPO), str(REPO / "tests"), str(OUT)]
 
-from event_loop import settle, wait_until  # noqa: E402
+from event_loop import save_window, settle, wait_until  # noqa: E402
 
 
 def _row(labels: Path, key: str, value: str) -> dict[str, str]:
@@ -99,10 +99,9 @@ def main() -> int:
         controller.sign()
         window.concordance_dock.raise_()
         settle(1.0)
-        image = window.screen().grabWindow(window.winId()).toImage()
-        image.save(str(OUT / name))
+        save_window(window, OUT / name)
         counts = controller.concordance.counts() if controller.concordance else None
-        print(f"wrote {OUT / name} ({image.width()}x{image.height()}); concordance {counts}")
+        print(f"  concordance {counts}")
     window.close()
     db.close()
     application.processEvents()
