@@ -5,7 +5,8 @@ sample of *test*-split images (never trained or tuned on; the split is
 ``training.fracture_data``'s) the image-level score separates fractured from non-fractured
 films and boxes at the high-sensitivity point land on labelled fractures; a DICOM wrapped
 from a FracAtlas JPEG scores the same through the product path as the JPEG through
-training's ``prepared_grey`` path; a chest DICOM is refused by the body-part gate.
+training's ``prepared_grey`` path; a chest DICOM is refused by the body-part gate, and chest
+pictures (no tags to gate on) by the out-of-distribution check.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from training.fracture_data import Item, load_items  # noqa: E402
 from training.fracture_eval import hit_matrix  # noqa: E402
 
 MODEL_ID = "fracture_boxes"
+TB_NORMAL = REPO.parent / "shared" / "datasets" / "cxr" / "tb_normal" / "images"
 MIN_SAMPLE_AUC = 0.65  # 0.73 measured on this sample (test AUC 0.79 in the card)
 MIN_FRACTURES_FOUND = 8  # of 27 fractured films (11 measured): a box at an operating point hits
 
@@ -52,6 +54,7 @@ def test_model_folder_is_valid(entry: ModelEntry, manifest: ModelManifest) -> No
     assert entry.valid, entry.problems  # the registry checked size, sha256, graph and card
     assert manifest.input.preprocess.recipe == "xray_letterbox_v1"
     assert {"CR", "DX"} <= set(manifest.applicability.modalities)
+    assert manifest.applicability.ood is not None
     assert entry.model_path.stat().st_size <= 30 * 1024 * 1024
     assert len(list((entry.folder / "card").glob("*.png"))) >= 2
 
@@ -59,17 +62,21 @@ def test_model_folder_is_valid(entry: ModelEntry, manifest: ModelManifest) -> No
 def test_scores_and_boxes_on_test_sample(engine: AnalysisEngine,
                                          sample: tuple[list[Item], list[Item]]) -> None:
     fractured, other = sample
-    scores, found = [], 0
+    scores, labels, found, refused = [], [], 0, []
     for item in fractured + other:
         result = engine.analyze(source_from_picture(item.path), MODEL_ID)
-        assert result.applicable and not result.reason, result.reason
+        if not result.applicable:
+            assert "unlike the training data" in result.reason, result.reason
+            refused.append(item.path.name)
+            continue
         scores.append(result.case_scores[0].probability)
+        labels.append(item.fractured)
         boxes = np.array([f.box_xyxy_px for f in result.findings
                           if f.box_xyxy_px is not None and f.operating_point is not None])
         if item.fractured and len(boxes):
             found += bool(hit_matrix(boxes.reshape(-1, 4), item.boxes).any())
-    labels = np.array([1] * len(fractured) + [0] * len(other))
-    assert roc_auc(labels, np.array(scores)) > MIN_SAMPLE_AUC
+    assert len(refused) <= 2, refused  # 1 of 201 test films in the card (IMG0003311 here)
+    assert roc_auc(np.array(labels), np.array(scores)) > MIN_SAMPLE_AUC
     assert found >= MIN_FRACTURES_FOUND
 
 
@@ -95,3 +102,10 @@ def test_chest_dicom_is_refused_by_body_part(tmp_path: Path, engine: AnalysisEng
     chest = dicom_from_picture(sample[1][0].path, tmp_path / "c.dcm", body_part="CHEST")
     result = _analyze_dicom(engine, chest)
     assert not result.applicable and "body part" in result.reason
+
+
+def test_chest_pictures_are_refused_as_out_of_distribution(engine: AnalysisEngine) -> None:
+    pictures = sorted(TB_NORMAL.glob("*.jpg"))[::44][:10]  # 10 fixed chest films, 3 sites
+    refused = [not r.applicable and "unlike the training data" in r.reason
+               for r in (engine.analyze(source_from_picture(p), MODEL_ID) for p in pictures)]
+    assert sum(refused) >= 9, refused  # 100 % of 200 in the card

@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from inference.engine import AnalysisEngine
 from inference.manifest import InputSpec, parse_manifest
 from inference.preprocess import prepare
+from inference.registry import ModelRegistry
 from inference.source import source_from_picture
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -236,6 +238,17 @@ def write_model_folder(folder: Path | str, onnx_bytes: bytes, manifest: dict[str
     for name, data in (extra_files or {}).items():
         (folder / name).write_bytes(data)
     return folder
+
+
+def engine_for(folder: Path, model_id: str) -> AnalysisEngine:
+    """Tandem's engine on the model just written to ``folder`` (checked valid, and the one
+    that answers to ``model_id`` among ``folder``'s siblings)."""
+    registry = ModelRegistry([folder.parent])
+    entry = registry.get(model_id)
+    if entry.folder.resolve() != folder.resolve() or not entry.valid:
+        raise RuntimeError(f"{folder}: not the valid {model_id} of its parent folder "
+                           f"({entry.folder}: {entry.problems})")
+    return AnalysisEngine(registry)
 
 
 # --------------------------------------------------------------------------- networks (torch)

@@ -62,6 +62,7 @@ from training.common import (
     sigmoid,
     write_model_folder,
 )
+from training.ood import STATS_FILE, OodFit, fit_ood, refused_share
 
 MODEL_ID = "cxr_normality"
 VERSION = "0.1.0"
@@ -259,20 +260,6 @@ def predict(model: CxrNet, images: np.ndarray, indices: np.ndarray,
 # --------------------------------------------------------------------------- analyses
 
 
-def mahalanobis_stats(emb: np.ndarray, shrinkage: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and inverse of the shrunk covariance (1-a)·C + a·(tr C / D)·I."""
-    mean = emb.mean(0)
-    cov = np.cov(emb - mean, rowvar=False)
-    d = cov.shape[0]
-    cov = (1 - shrinkage) * cov + shrinkage * np.trace(cov) / d * np.eye(d)
-    return mean, np.linalg.inv(cov)
-
-
-def mahalanobis(emb: np.ndarray, mean: np.ndarray, inv_cov: np.ndarray) -> np.ndarray:
-    delta = emb - mean
-    return np.sqrt(np.maximum(np.einsum("nd,de,ne->n", delta, inv_cov, delta), 0))
-
-
 def site_probe(train_x: np.ndarray, train_site: list[str], test_x: np.ndarray,
                test_site: list[str]) -> tuple[float, float, list[str]]:
     """Softmax regression (numpy, L2) predicting the site from the embedding:
@@ -359,14 +346,6 @@ def heatmap_hits(engine: AnalysisEngine, nodules: list[Record]) -> dict[str, Any
     return {"n": len(nodules), "hit_rate": float(np.mean(hits)), "refused": refused,
             "chance_image": float(np.mean(chance_image)),
             "chance_lung": float(np.mean(chance_lung))}
-
-
-def ood_rate(engine: AnalysisEngine, paths: list[Path]) -> float:
-    refused = 0
-    for p in paths:
-        result = engine.analyze(source_from_picture(p), MODEL_ID)
-        refused += (not result.applicable) and "unlike the training data" in result.reason
-    return refused / max(1, len(paths))
 
 
 # --------------------------------------------------------------------------- main
@@ -469,19 +448,15 @@ def main() -> None:
     probe3 = site_probe(tr_emb[tbn_tr], list(sites[train][tbn_tr]), val_emb[tb_val],
                         list(vsites[tb_val]))
     # OOD statistics on training embeddings; threshold: 99 % of validation chests pass.
-    ood_mean, ood_inv = mahalanobis_stats(tr_emb)
-    val_dist = mahalanobis(val_emb, ood_mean, ood_inv)
-    threshold = float(np.quantile(val_dist, 0.99))
-    metrics["ood_threshold"] = threshold
+    ood_fit = fit_ood(tr_emb, val_emb)
+    metrics["ood_threshold"] = ood_fit.threshold
 
     # ---- export and check through ONNX Runtime and the engine
     onnx_bytes = export_onnx(model)
-    manifest = build_manifest(temperature, points, threshold, use_extras, metrics, loso)
-    stats = io.BytesIO()
-    np.savez(stats, mean=ood_mean.astype(np.float64), inv_cov=ood_inv.astype(np.float64))
+    manifest = build_manifest(temperature, points, ood_fit, use_extras, metrics, loso)
     out = args.out
     write_model_folder(out, onnx_bytes, manifest, "# placeholder\n",
-                       {"ood_stats.npz": stats.getvalue()})
+                       {STATS_FILE: ood_fit.stats_npz()})
     registry = ModelRegistry([out.parent])
     entry = registry.get(MODEL_ID)
     assert entry.valid, entry.problems
@@ -518,9 +493,9 @@ def main() -> None:
     frac_s = [frac[i] for i in sorted(rng.choice(len(frac), min(n_ood, len(frac)), False))]
     mammo_s = [mammo[i] for i in sorted(rng.choice(len(mammo), min(n_ood // 2, len(mammo)),
                                                    False))]
-    ood = {"fracture": ood_rate(engine, frac_s), "mammo": ood_rate(engine, mammo_s),
-           "n_fracture": len(frac_s), "n_mammo": len(mammo_s),
-           "val_pass": float((val_dist <= threshold).mean())}
+    ood = {"fracture": refused_share(engine, MODEL_ID, frac_s),
+           "mammo": refused_share(engine, MODEL_ID, mammo_s),
+           "n_fracture": len(frac_s), "n_mammo": len(mammo_s), "val_pass": ood_fit.val_pass}
     print(f"heatmap {heat_all} val {heat_val}; OOD {ood}", flush=True)
 
     # ---- failure cases and the card
@@ -533,12 +508,12 @@ def main() -> None:
     timings["total_s"] = time.time() - t0
     metrics.update({"probe_acc": probe_acc, "probe_majority": probe_major,
                     "probe3_acc": probe3[0], "probe3_majority": probe3[1]})
-    manifest = build_manifest(temperature, points, threshold, use_extras, metrics, loso)
+    manifest = build_manifest(temperature, points, ood_fit, use_extras, metrics, loso)
     sample = test_sample(records, val_idx)
     card = model_card(args, metrics, points, loso, use_extras, heat_all, heat_val, ood,
                       timings, len(onnx_bytes), train, val_idx, records, probe_sites,
                       figures, reliability(y_val[cal], val_prob[cal]), sample)
-    write_model_folder(out, onnx_bytes, manifest, card, {"ood_stats.npz": stats.getvalue()})
+    write_model_folder(out, onnx_bytes, manifest, card, {STATS_FILE: ood_fit.stats_npz()})
     assert ModelRegistry([out.parent]).get(MODEL_ID).valid
     print(f"wrote {out} in {timings['total_s']:.0f} s; test sample: {sample}", flush=True)
 
@@ -584,7 +559,7 @@ def failure_figures(records: list[Record], images: np.ndarray, val_idx: np.ndarr
     return figures
 
 
-def build_manifest(temperature: float, points: dict[str, dict[str, float]], threshold: float,
+def build_manifest(temperature: float, points: dict[str, dict[str, float]], ood: OodFit,
                    use_extras: bool, metrics: dict[str, Any],
                    loso: dict[str, dict[str, Any]]) -> dict[str, Any]:
     datasets = ["cxr/tb_normal (Montgomery, Shenzhen, India DA/DB via TBX11K)"]
@@ -608,8 +583,7 @@ def build_manifest(temperature: float, points: dict[str, dict[str, float]], thre
         "applicability": {
             "modalities": ["CR", "DX"], "body_parts": ["CHEST"], "view_positions": ["PA", "AP"],
             "min_age_years": 15,
-            "ood": {"method": "embedding_mahalanobis", "output": "embedding",
-                    "threshold": threshold, "stats_file": "ood_stats.npz"}},
+            "ood": ood.manifest_block()},
         "execution_providers": ["CUDAExecutionProvider", "CPUExecutionProvider"],
         "inputs": [INPUT],
         "outputs": [

@@ -10,7 +10,8 @@ manifest → ``tandem analyze`` (writes to /tmp unless ``--out`` is given).
 Split (by image: FracAtlas has no patient ids): fractured images follow the authors'
 split (``source_split``); non-fractured images are drawn per body part with a fixed seed
 (70/15/15). The epoch, the image score (pooled head or heatmap peak), the temperature and
-all operating points are chosen on *valid*; *test* is only reported.
+all operating points are chosen on *valid*; *test* is only reported. The out-of-distribution
+statistics come from the *train* embeddings, their threshold from *valid* (``training.ood``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from training.fracture_eval import (
     threshold_for,
 )
 from training.fracture_net import Detector, Exported, centre_targets, decode, focal_loss
+from training.ood import STATS_FILE, fit_ood, other_dataset_refusals, refused_share
 
 MODEL_ID = "fracture_boxes"
 REPO = Path(__file__).resolve().parents[1]
@@ -110,21 +112,23 @@ def sample_weights(items: list[Item]) -> np.ndarray:
 
 
 def predict(net: Detector, greys: np.ndarray, device: str, batch: int = 32
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(pooled logit (N,), heatmap-peak logit (N,), boxes (N,K,4), box scores (N,K))."""
+            ) -> dict[str, np.ndarray]:
+    """``cls`` pooled logit (N,), ``peak`` heatmap-peak logit (N,), ``boxes`` (N,K,4),
+    ``scores`` box scores (N,K) and ``embedding`` (N,D)."""
     net.eval()
-    cls, peak, boxes, scores = [], [], [], []
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("cls", "peak", "boxes", "scores",
+                                                          "embedding")}
     with torch.no_grad():
         for i in range(0, len(greys), batch):
             x = normalise(torch.from_numpy(greys[i:i + batch].astype(np.float32))[:, None])
-            hm, wh, off, c = net(x.to(device))
+            hm, wh, off, c, emb = net.forward_with_embedding(x.to(device))
             b, s = decode(hm, wh, off, TOP_K)
-            cls.append(c[:, 0].cpu().numpy())
-            peak.append(hm.flatten(1).amax(1).cpu().numpy())
-            boxes.append(b.cpu().numpy())
-            scores.append(s.cpu().numpy())
-    return (np.concatenate(cls), np.concatenate(peak), np.concatenate(boxes),
-            np.concatenate(scores))
+            parts["cls"].append(c[:, 0].cpu().numpy())
+            parts["peak"].append(hm.flatten(1).amax(1).cpu().numpy())
+            parts["boxes"].append(b.cpu().numpy())
+            parts["scores"].append(s.cpu().numpy())
+            parts["embedding"].append(emb.cpu().numpy())
+    return {k: np.concatenate(v) for k, v in parts.items()}
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:
@@ -172,8 +176,9 @@ def train(items: list[Item], greys: np.ndarray, boxes: list[np.ndarray], val: li
             opt.step()
             sched.step()
             losses += parts.detach().cpu().numpy()
-        cls, peak, _, _ = predict(net, greys[val], args.device)
-        auc_cls, auc_peak = common.roc_auc(y_val, cls), common.roc_auc(y_val, peak)
+        val_out = predict(net, greys[val], args.device)
+        auc_cls = common.roc_auc(y_val, val_out["cls"])
+        auc_peak = common.roc_auc(y_val, val_out["peak"])
         row = {"epoch": epoch + 1, "seconds": round(time.time() - start, 1),
                "loss": [round(v, 4) for v in losses / steps_per_epoch],
                "val_auc_pooled": round(auc_cls, 4), "val_auc_peak": round(auc_peak, 4)}
@@ -257,7 +262,8 @@ def export_onnx(net: Detector, size: int, use_peak: bool, sample: np.ndarray) ->
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.onnx"
         torch.onnx.export(model, (x,), path, dynamo=False, opset_version=17,
-                          input_names=["image"], output_names=["boxes", "box_scores", "logits"])
+                          input_names=["image"],
+                          output_names=["boxes", "box_scores", "logits", "embedding"])
         data = path.read_bytes()
     onnx.checker.check_model(onnx.load_from_string(data))
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
@@ -272,7 +278,7 @@ def export_onnx(net: Detector, size: int, use_peak: bool, sample: np.ndarray) ->
             # heatmap cells may make one implementation report both as peaks (a duplicate
             # that NMS removes), which shifts raw top-K positions.
             kept = [product_boxes(b, sc, SCORE_THRESHOLD, NMS_IOU, MAX_BOXES)
-                    for b, sc, _ in (ref, got)]
+                    for b, sc, *_ in (ref, got)]
             if len(kept[0].scores) != len(kept[1].scores):
                 worst_box = float("inf")
             elif len(kept[0].scores):
@@ -334,15 +340,18 @@ def main() -> None:
     if args.from_checkpoint:
         saved = torch.load(checkpoint, weights_only=False)  # our own file (history: numpy)
         net, history, train_s = Detector(), saved["history"], saved["train_seconds"]
+        args.threads = saved.get("threads", args.threads)  # the card reports training's
         net.load_state_dict(saved["state"])
     else:
         net, history = train(items, greys, boxes, val, args)
         train_s = time.time() - started
-        torch.save({"state": net.state_dict(), "history": history, "train_seconds": train_s},
-                   checkpoint)
-    cls, peak, raw_boxes, raw_scores = predict(net, greys, args.device)
-    outputs = {"cls": cls, "peak": peak, "boxes": raw_boxes, "scores": raw_scores}
+        torch.save({"state": net.state_dict(), "history": history, "train_seconds": train_s,
+                    "threads": args.threads}, checkpoint)
+    outputs = predict(net, greys, args.device)
     res = evaluate(items, boxes, outputs, val, test)
+    train_idx = [i for i, it in enumerate(items) if it.split == "train"]
+    ood_fit = fit_ood(outputs["embedding"][train_idx], outputs["embedding"][val])
+    res["ood"] = ood_fit.manifest_block()
     data = export_onnx(net, args.size, res["use_peak"], greys[test[:8]])
     res["latency_ms"] = cpu_latency_ms(data, greys[test[:20]])
     res["onnx_bytes"] = len(data)
@@ -355,8 +364,16 @@ def main() -> None:
     res["params"] = sum(p.numel() for p in net.parameters())
     manifest = build_manifest(MODEL_ID, input_dict(args.size), res)
     pngs = failure_pngs(items, greys, boxes, res, test)
+    extra = {STATS_FILE: ood_fit.stats_npz()}
+    common.write_model_folder(out, data, manifest, "pending\n", extra)
+    engine = common.engine_for(out, MODEL_ID)
+    res["ood_refusals"] = other_dataset_refusals(engine, MODEL_ID, "bone",
+                                                 20 if args.quick else 200, SEED)
+    res["ood_refusals"]["test"] = {
+        "n": len(test), "refused": refused_share(engine, MODEL_ID, [items[i].path for i in test])}
+    res["ood_val_pass"] = ood_fit.val_pass
     card = build_card(res, manifest, sorted(pngs))
-    common.write_model_folder(out, data, manifest, card)
+    common.write_model_folder(out, data, manifest, card, extra)
     (out / "card").mkdir(exist_ok=True)
     for old in (out / "card").glob("*.png"):
         old.unlink()

@@ -57,7 +57,8 @@ def build_manifest(model_id: str, input_spec: dict, res: dict) -> dict[str, Any]
         "training": {"datasets": ["FracAtlas (figshare 10.6084/m9.figshare.22363012, "
                                   "CC BY 4.0), subset in shared/datasets/fracture/fracatlas"],
                      "card": "MODEL_CARD.md", "metrics": metrics},
-        "applicability": {"modalities": ["CR", "DX"], "body_parts": BODY_PARTS},
+        "applicability": {"modalities": ["CR", "DX"], "body_parts": BODY_PARTS,
+                          "ood": res["ood"]},
         "execution_providers": ["CUDAExecutionProvider", "CPUExecutionProvider"],
         "inputs": [input_spec],
         "outputs": [
@@ -76,6 +77,7 @@ def build_manifest(model_id: str, input_spec: dict, res: dict) -> dict[str, Any]
                  "sensitivity": _r(res["box_val"][name]["lesion_sensitivity"]),
                  "specificity": _r(res["box_val"][name]["negative_images_without_box"])}
                  for name in ("high_sensitivity", "high_specificity")}},
+            {"name": "embedding", "kind": "embedding"},
         ],
     }
 
@@ -121,6 +123,23 @@ def _ci(v: list[float]) -> str:
     return f"{v[0]:.3f} ({v[1]:.3f}–{v[2]:.3f})"
 
 
+def _ood_sentence(res: dict) -> str:
+    r = res["ood_refusals"]
+    names = {"chest": "tb_normal chest radiographs", "mammo": "mini-MIAS mammograms",
+             "test": "test-part FracAtlas images (same population, never trained on)"}
+    refused = "; ".join(f"{d['refused'] * d['n']:.0f} of {d['n']} {names[k]}" for k, d in r.items())
+    return (f"Threshold {res['ood']['threshold']:.2f}: the 99th percentile of validation "
+            f"distances ({res['ood_val_pass']:.0%} of validation images pass). Refused, "
+            f"through Tandem's engine: {refused}.")
+
+
+def _ood_limit(mammo: dict) -> str:
+    return (f"- The out-of-distribution check refuses chest films but few mammograms "
+            f"({mammo['refused'] * mammo['n']:.0f} of {mammo['n']}): a DICOM mammogram "
+            "(modality MG) is refused by the applicability gate before it, but a mammogram "
+            "opened as a plain picture may get boxes.")
+
+
 def build_card(res: dict, manifest: dict, pngs: list[str]) -> str:
     """The model card's markdown, every number from ``res``."""
     n, args = res["n"], res["args"]
@@ -147,6 +166,9 @@ def build_card(res: dict, manifest: dict, pngs: list[str]) -> str:
         f"(T = {res['temperature']:.3f}, fitted on validation).",
         "- Applicability: modalities CR, DX; body parts " + ", ".join(manifest["applicability"]
                                                                      ["body_parts"]) + ".",
+        "- Out-of-distribution check: `embedding` (the deepest features averaged over the "
+        "image) is compared with the training images' embeddings (Mahalanobis distance); "
+        "Tandem refuses an image farther than the threshold. " + _ood_sentence(res),
         "",
         "## Data, licence, citation",
         "- FracAtlas (Abedeen et al., 2023), figshare 10.6084/m9.figshare.22363012, "
@@ -245,5 +267,6 @@ def build_card(res: dict, manifest: dict, pngs: list[str]) -> str:
               "hardware. Burned-in side markers and text are present; check the failure "
               "cases for boxes on letters.",
               "- One source population (3 hospitals in Bangladesh); no external validation. "
-              "Split by image, not by patient.", ""]
+              "Split by image, not by patient.",
+              _ood_limit(res["ood_refusals"]["mammo"]), ""]
     return "\n".join(lines)

@@ -8,7 +8,8 @@ deepest features (average and max pooling).
 
 :class:`Exported` adds the decoding (CenterNet's 3×3 max-pool peak picking, top-K) so
 the ONNX graph gives boxes ``(1, K, 4)`` xyxy in model-input pixels and their scores
-``(1, K)``; Tandem's postprocess applies the threshold, NMS and ``max_boxes``.
+``(1, K)``; Tandem's postprocess applies the threshold, NMS and ``max_boxes``. It also gives
+the pooled ``embedding`` for the out-of-distribution check (``training.ood``).
 """
 
 from __future__ import annotations
@@ -55,17 +56,25 @@ class Detector(nn.Module):
 
     def forward(self, x: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        hm, wh, off, cls, _ = self.forward_with_embedding(x)
+        return hm, wh, off, cls
+
+    def forward_with_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """:meth:`forward`'s outputs plus the embedding (N, widths[3]): the deepest features
+        averaged over the image, which the out-of-distribution check measures."""
         _, c8, c16, c32 = self.backbone.features(x)
         p16 = self.lat16(c16) + F.interpolate(self.lat32(c32), size=c16.shape[-2:],
                                               mode="nearest")
         p8 = self.smooth(self.lat8(c8) + F.interpolate(p16, size=c8.shape[-2:],
                                                        mode="nearest"))
-        pooled = torch.cat([c32.mean(dim=(2, 3)), c32.amax(dim=(2, 3))], dim=1)
-        return self.hm(p8), self.wh(p8), self.off(p8), self.cls(pooled)
+        embedding = c32.mean(dim=(2, 3))
+        pooled = torch.cat([embedding, c32.amax(dim=(2, 3))], dim=1)
+        return self.hm(p8), self.wh(p8), self.off(p8), self.cls(pooled), embedding
 
 
 class Exported(nn.Module):
-    """The detector with decoding: ``(boxes (1,K,4) xyxy px, box_scores (1,K), logits (1,1))``.
+    """The detector with decoding: ``(boxes (1,K,4) xyxy px, box_scores (1,K), logits (1,1),
+    embedding (1,D))``.
 
     ``logits`` is the image-level fracture logit: the pooled head, or (``use_peak``) the
     highest centre-heatmap logit, whichever validation chose.
@@ -78,11 +87,11 @@ class Exported(nn.Module):
         self.use_peak = use_peak
 
     def forward(self, image: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        hm_logit, wh, off, cls = self.net(image)
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        hm_logit, wh, off, cls, embedding = self.net.forward_with_embedding(image)
         boxes, scores = decode(hm_logit, wh, off, self.top_k)
         logits = hm_logit.flatten(1).amax(dim=1, keepdim=True) if self.use_peak else cls
-        return boxes, scores, logits
+        return boxes, scores, logits, embedding
 
 
 def decode(hm_logit: torch.Tensor, wh: torch.Tensor, off: torch.Tensor, top_k: int

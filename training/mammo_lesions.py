@@ -7,7 +7,8 @@ of a woman in one fold). Each fold's model is trained on the other folds and pre
 own fold, so every film gets one out-of-fold prediction: the reported AUCs (95 % woman-level
 cluster bootstrap) and FROC use those. The shipped model is fold 0's: trained on folds 1…k-1,
 with fold 0 (its validation women, never trained on) used to choose the image score (pooled
-head or heatmap peak), fit the temperature and set every operating point. Fixed seed; the same
+head or heatmap peak), fit the temperature, set every operating point and the
+out-of-distribution threshold (``training.ood``). Fixed seed; the same
 code on CPU (defaults, ~25 min on one core) and GPU (``--device cuda``: more epochs).
 """
 
@@ -24,11 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from inference.engine import AnalysisEngine
-from inference.registry import ModelRegistry
 from inference.source import source_from_picture
 from training.common import (
     REPO_ROOT,
+    engine_for,
     fit_temperature,
     input_spec,
     operating_points,
@@ -51,6 +51,7 @@ from training.fracture_net import Detector, Exported
 from training.mammo_data import Film, load_films, prepare_films, woman_folds
 from training.mammo_report import failure_figures, model_card
 from training.mammo_train import MEAN, STD, TOP_K, fit, normalise, predict
+from training.ood import STATS_FILE, OodFit, fit_ood, other_dataset_refusals, refused_share
 
 MODEL_ID = "mammo_lesions"
 VERSION = "0.1.0"
@@ -141,15 +142,16 @@ def export_onnx(net: Detector, use_peak: bool, sample: np.ndarray) -> bytes:
     x = normalise(torch.from_numpy(sample[:1].astype(np.float32))[:, None])
     torch.onnx.export(model, (x,), buffer,  # type: ignore[arg-type]  # a BytesIO works
                       dynamo=False, opset_version=17,
-                      input_names=["image"], output_names=["boxes", "box_scores", "logits"])
+                      input_names=["image"],
+                      output_names=["boxes", "box_scores", "logits", "embedding"])
     data = buffer.getvalue()
     onnx.checker.check_model(onnx.load_from_string(data))
     return data
 
 
 def build_manifest(temperature: float, points: dict[str, dict[str, float]],
-                   box_points: dict[str, float], metrics: dict[str, float | list[float]]
-                   ) -> dict[str, Any]:
+                   box_points: dict[str, float], metrics: dict[str, float | list[float]],
+                   ood: OodFit) -> dict[str, Any]:
     def point(p: dict[str, float]) -> dict[str, float]:
         return {k: float(np.clip(v, 0.0, 1.0)) for k, v in p.items()}
 
@@ -164,7 +166,8 @@ def build_manifest(temperature: float, points: dict[str, dict[str, float]],
                      "metrics": metrics},
         "applicability": {"modalities": ["MG"], "body_parts": ["BREAST"],
                           "view_positions": ["MLO"],
-                          "photometric": ["MONOCHROME2", "MONOCHROME1"]},
+                          "photometric": ["MONOCHROME2", "MONOCHROME1"],
+                          "ood": ood.manifest_block()},
         "execution_providers": ["CUDAExecutionProvider", "CPUExecutionProvider"],
         "inputs": [INPUT],
         "outputs": [
@@ -177,6 +180,7 @@ def build_manifest(temperature: float, points: dict[str, dict[str, float]],
              "max_boxes": MAX_BOXES,
              "operating_points": {"high_sensitivity": {"threshold": box_points["sens"]},
                                   "high_specificity": {"threshold": box_points["spec"]}}},
+            {"name": "embedding", "kind": "embedding"},
         ],
     }
 
@@ -184,7 +188,7 @@ def build_manifest(temperature: float, points: dict[str, dict[str, float]],
 def engine_check(folder: Path, films: list[Film], idx: np.ndarray, net: Detector,
                  use_peak: bool, temperature: float) -> tuple[float, float]:
     """(max |engine − torch| on calibrated scores, mean engine ms per film) on ``idx``."""
-    engine = AnalysisEngine(ModelRegistry([folder.parent]))
+    engine = engine_for(folder, MODEL_ID)
     model = Exported(net.cpu().eval(), TOP_K, use_peak)
     worst, elapsed = 0.0, 0.0
     for i in idx:
@@ -198,7 +202,7 @@ def engine_check(folder: Path, films: list[Film], idx: np.ndarray, net: Detector
 
         x = torch.from_numpy(prepare(source, SPEC).tensor.copy())
         with torch.no_grad():
-            _, _, logit = model(x)
+            _, _, logit, _ = model(x)
         ref = float(sigmoid(logit.numpy()[0, 0] / temperature))
         worst = max(worst, abs(result.case_scores[0].probability - ref))
     return worst, 1000 * elapsed / len(idx)
@@ -302,6 +306,16 @@ def main() -> None:
             "calc_hits": calc_hits([preds[i] for i in ev], [prep.calc_boxes[i] for i in ev], t)}
     print(json.dumps({k: v for k, v in m.items() if k != "per_fold"}, indent=1, default=str))
 
+    # ---- out-of-distribution check: statistics on the shipped model's training films,
+    # threshold on its validation women (fold 0)
+    shipped_train = np.flatnonzero(folds != 0)
+    if args.quick:
+        shipped_train = shipped_train[:48]
+    ood_fit = fit_ood(predict(shipped, prep.greys, shipped_train, "cpu")["embedding"],
+                      oof["embedding"][val])
+    m["ood_threshold"] = ood_fit.threshold
+    m["ood_val_pass"] = ood_fit.val_pass
+
     # ---- export and write the model folder
     data = export_onnx(shipped, use_peak, prep.greys[val[:4]])
     auc, lo, hi = m["auc_abnormal_vs_normal"]
@@ -310,13 +324,19 @@ def main() -> None:
                "froc_sens_at_0_5_fp": f1["sens_at_0.5_fp"],
                "froc_sens_at_1_fp": f1["sens_at_1_fp"], "froc_sens_at_2_fp": f1["sens_at_2_fp"],
                "ece_validation": m["ece_val"]}
-    manifest = build_manifest(temperature, points, box_points, metrics)
+    manifest = build_manifest(temperature, points, box_points, metrics, ood_fit)
     sample = test_sample(films, val, prob, preds, prep.boxes, box_points["sens"])
     m["test_sample"] = sample
     out_dir: Path = args.out
     figures = failure_figures(films, prep, val, prob, preds, box_points)
-    write_model_folder(out_dir, data, manifest, "pending\n", extra_files=None)
+    extra = {STATS_FILE: ood_fit.stats_npz()}
+    write_model_folder(out_dir, data, manifest, "pending\n", extra)
     worst, latency = engine_check(out_dir, films, val[:6], shipped, use_peak, temperature)
+    engine = engine_for(out_dir, MODEL_ID)
+    m["ood_refusals"] = other_dataset_refusals(engine, MODEL_ID, "mammo",
+                                               20 if args.quick else 200, SEED)
+    m["ood_refusals"]["training"] = {
+        "n": len(rest), "refused": refused_share(engine, MODEL_ID, [films[i].path for i in rest])}
     m["engine_vs_torch"] = worst
     m["cpu_latency_ms"] = latency
     m["model_bytes"] = len(data)
@@ -327,7 +347,7 @@ def main() -> None:
     for name, png in figures.items():
         (card_dir / name).write_bytes(png)
     card = model_card(m, manifest, list(figures), args.quick)
-    write_model_folder(out_dir, data, manifest, card)
+    write_model_folder(out_dir, data, manifest, card, extra)
     print(f"engine vs torch {worst:.2e}; {latency:.0f} ms/film; wrote {out_dir}; "
           f"{m['total_seconds']:.0f} s total")
     print("test sample:", json.dumps(sample))

@@ -73,6 +73,16 @@ def _pct(v: float) -> str:
     return f"{100 * v:.0f} %"
 
 
+def _ood_sentence(m: dict[str, Any]) -> str:
+    names = {"chest": "tb_normal chest radiographs", "bone": "FracAtlas bone radiographs",
+             "training": "of its own training films (folds 1–4)"}
+    refused = "; ".join(f"{d['refused'] * d['n']:.0f} of {d['n']} {names[k]}"
+                        for k, d in m["ood_refusals"].items())
+    return (f"Threshold {m['ood_threshold']:.2f}: the 99th percentile of fold-0 (validation) "
+            f"distances ({m['ood_val_pass']:.0%} of fold-0 films pass). Refused, through "
+            f"Tandem's engine: {refused}.")
+
+
 def model_card(m: dict[str, Any], manifest: dict[str, Any], figures: list[str],
                quick: bool) -> str:
     f, fv = m["froc"], m["froc_val"]
@@ -112,6 +122,9 @@ def model_card(m: dict[str, Any], manifest: dict[str, Any], figures: list[str],
         "muscle). Applicability: modality MG, body part BREAST (or blank), view MLO (blank "
         "view accepted by Tandem's rules), MONOCHROME1/2. CC views are refused until "
         "validated on CC data.",
+        "- **Out-of-distribution check.** Output `embedding` (the deepest features averaged "
+        "over the image); Tandem refuses a film whose Mahalanobis distance to the shipped "
+        "model's training films exceeds the threshold. " + _ood_sentence(m),
         f"- **Film score:** the {'centre-heatmap peak' if m['use_peak'] else 'pooled image head'}"
         f" (chosen on the shipped model's validation women; the other gave out-of-fold AUC "
         f"{m['auc_other_head']:.3f}).",
@@ -225,14 +238,16 @@ def model_card(m: dict[str, Any], manifest: dict[str, Any], figures: list[str],
         "says how it behaves on digital (FFDM) or tomosynthesis images; operating points will "
         "not transfer.",
         "- Calcifications are out of scope at this resolution; benign and malignant lesions are "
-        "one label; no CC views; no out-of-distribution check beyond the applicability gate.",
+        "one label; no CC views. The out-of-distribution check knows only 1995 film "
+        "mammograms: a modern digital mammogram may be refused as unlike the training data.",
         "",
         "## With more data / a GPU",
         "- Train at full resolution (≥ 1024 px, 100 µm) with a GPU so calcifications become "
         "visible; add CBIS-DDSM / INbreast / VinDr-Mammo (CC and MLO, malignancy labels, "
         "BI-RADS) under their terms; a separate malignancy head once there are hundreds of "
         "malignant findings; use both views and the contralateral breast as context; "
-        "self-supervised pre-training on unlabelled mammograms; an embedding-distance OOD check.",
+        "self-supervised pre-training on unlabelled mammograms; OOD statistics from digital "
+        "mammograms once there are some.",
         "",
     ]
     return "\n".join(lines)
