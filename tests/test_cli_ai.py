@@ -138,3 +138,15 @@ def test_analyze_text_output_and_usage_errors(models: Path,
                  "--model", "nodule_finder"]) == 2
     err = capsys.readouterr().err
     assert "unknown model nodule_finder" in err and "test_heatmap" in err
+
+
+def test_bundled_models_refuse_pictures_unlike_their_training_data(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A chest picture has no DICOM tags for the gate: only the chest model may score it."""
+    out = _json(capsys, ["analyze", str(CHEST_JPEG), str(HAND_JPEG), "--json"])
+    chest, hand = ({r["model_id"]: r for r in image["results"]} for image in out["images"])
+    assert chest["cxr_normality"]["applicable"] and hand["fracture_boxes"]["applicable"]
+    for refused in (chest["fracture_boxes"], chest["mammo_lesions"], hand["cxr_normality"],
+                    hand["mammo_lesions"]):
+        assert not refused["applicable"] and refused["case_scores"] == []
+        assert refused["reason"].startswith("image unlike the training data (distance ")

@@ -1,5 +1,7 @@
 """The committed ``mammo_lesions`` model: valid, separates films, finds lesions, maps boxes back.
 
+Also: chest and bone pictures are refused by the out-of-distribution check.
+
 Sample: films of the shipped model's validation women (CV fold 0, never trained on; listed by
 ``training.mammo_lesions`` as ``test_sample``): 8 women with a box-target lesion and 8 normal
 women, both films each. The bounds sit below what the model gave on this sample when it was
@@ -25,7 +27,8 @@ from inference.source import source_from_picture, source_from_stack
 from training.common import prepared_grey, roc_auc
 
 REPO = Path(__file__).resolve().parents[1]
-MIAS = REPO.parent / "shared" / "datasets" / "mammo" / "mini_mias"
+DATASETS = REPO.parent / "shared" / "datasets"
+MIAS = DATASETS / "mammo" / "mini_mias"
 MODEL_ID = "mammo_lesions"
 
 # The training run's ``test_sample`` (fold-0 women): AUC 0.676 and 7 of 9 lesions hit then.
@@ -83,6 +86,20 @@ def test_model_loads_valid_with_checksum(entry: ModelEntry) -> None:
     assert entry.manifest is not None and "research use only" in entry.manifest.status
     assert entry.model_path.stat().st_size <= 30 * 1024 * 1024
     assert entry.card_path.exists()
+    assert entry.manifest.applicability.ood is not None
+
+
+@pytest.mark.parametrize(("folder", "step", "at_least"), [
+    (DATASETS / "cxr" / "tb_normal" / "images", 44, 8),  # 10 of 10 here; 90 % of 200 (card)
+    (DATASETS / "fracture" / "fracatlas" / "images", 160, 5),  # 7 of 10 here; 68 % of 200
+])
+def test_other_radiographs_are_refused_as_out_of_distribution(
+        engine: AnalysisEngine, folder: Path, step: int, at_least: int) -> None:
+    """Pictures carry no modality for the gate to refuse: the embedding distance must."""
+    pictures = sorted(folder.glob("*.jpg"))[::step][:10]
+    refused = [not r.applicable and "unlike the training data" in r.reason
+               for r in (engine.analyze(source_from_picture(p), MODEL_ID) for p in pictures)]
+    assert sum(refused) >= at_least, refused
 
 
 def test_sample_separates_films_and_finds_lesions(

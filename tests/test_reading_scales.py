@@ -66,14 +66,15 @@ def test_manifest_scale_is_validated() -> None:
 
 def test_mammo_cuts_are_deciles_of_the_film_score() -> None:
     """Every third mini-MIAS film through the engine: each of the 10 scores holds a tenth
-    of them, give or take (the cuts are the deciles of all 302 films)."""
+    of them, give or take (the cuts are the deciles of the 301 films the model scores; the
+    out-of-distribution check refuses mdb152, which is among these)."""
     cuts = _mammo_manifest()["outputs"][0]["scale_1_10"]
     engine = AnalysisEngine(ModelRegistry([REPO / "onnx_models"]))
     pictures = sorted((MIAS / "images").glob("*.jpg"))[::3]
-    scores = [scale_1_10(engine.analyze(source_from_picture(p), "mammo_lesions")
-                         .case_scores[0].probability, cuts) for p in pictures]
+    results = [engine.analyze(source_from_picture(p), "mammo_lesions") for p in pictures]
+    scores = [scale_1_10(r.case_scores[0].probability, cuts) for r in results if r.applicable]
     share = np.bincount(scores, minlength=11)[1:] / len(scores)
-    assert len(pictures) == 101
+    assert len(pictures) == 101 and len(scores) >= 99
     assert share.min() >= 0.03 and share.max() <= 0.2, share
 
 

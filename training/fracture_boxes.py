@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from inference.engine import AnalysisEngine
+from inference.source import SourceImage, load_sources
 from training import common
 from training.fracture_data import Item, body_group, cached_arrays, load_items
 from training.fracture_eval import (
@@ -38,6 +40,8 @@ from training.fracture_net import Detector, Exported, centre_targets, decode, fo
 from training.ood import STATS_FILE, fit_ood, other_dataset_refusals, refused_share
 
 MODEL_ID = "fracture_boxes"
+# A 2004 Fuji CR of a leg (pydicom-data, not FracAtlas): the only real limb DICOM at hand.
+EXTERNAL_CR = common.DATASETS / "dicom" / "pydicom-data" / "RG3_J2KI.dcm"
 REPO = Path(__file__).resolve().parents[1]
 SEED = 4
 TOP_K = 50
@@ -293,6 +297,17 @@ def export_onnx(net: Detector, size: int, use_peak: bool, sample: np.ndarray) ->
     return data
 
 
+def external_check(engine: AnalysisEngine) -> str:
+    """What the written model says on the one real limb DICOM outside FracAtlas."""
+    [source] = load_sources([EXTERNAL_CR])
+    if not isinstance(source, SourceImage):
+        return f"unreadable: {source}"
+    result = engine.analyze(source, MODEL_ID)
+    if not result.applicable:
+        return f"refused: {result.reason}"
+    return f"scored: fracture probability {result.case_scores[0].probability:.2f}"
+
+
 def cpu_latency_ms(data: bytes, sample: np.ndarray) -> float:
     import onnxruntime as ort
 
@@ -372,6 +387,7 @@ def main() -> None:
     res["ood_refusals"]["test"] = {
         "n": len(test), "refused": refused_share(engine, MODEL_ID, [items[i].path for i in test])}
     res["ood_val_pass"] = ood_fit.val_pass
+    res["external"] = external_check(engine)
     card = build_card(res, manifest, sorted(pngs))
     common.write_model_folder(out, data, manifest, card, extra)
     (out / "card").mkdir(exist_ok=True)

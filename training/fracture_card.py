@@ -268,5 +268,9 @@ def build_card(res: dict, manifest: dict, pngs: list[str]) -> str:
               "cases for boxes on letters.",
               "- One source population (3 hospitals in Bangladesh); no external validation. "
               "Split by image, not by patient.",
-              _ood_limit(res["ood_refusals"]["mammo"]), ""]
+              _ood_limit(res["ood_refusals"]["mammo"]),
+              "- Outside FracAtlas, the only real limb DICOM at hand (`shared/datasets/dicom/"
+              "pydicom-data/RG3_J2KI.dcm`, a 2004 Fuji CR of a leg, one image): "
+              f"{res['external']}. The check knows FracAtlas only: at a new site, expect "
+              "refusals; refitting its statistics on a site's own films is not built yet.", ""]
     return "\n".join(lines)

@@ -50,6 +50,7 @@ from training.fracture_eval import (
 from training.fracture_net import Detector, Exported
 from training.mammo_data import Film, load_films, prepare_films, woman_folds
 from training.mammo_report import failure_figures, model_card
+from training.mammo_scale import film_scores, scale_cuts
 from training.mammo_train import MEAN, STD, TOP_K, fit, normalise, predict
 from training.ood import STATS_FILE, OodFit, fit_ood, other_dataset_refusals, refused_share
 
@@ -337,6 +338,11 @@ def main() -> None:
                                                20 if args.quick else 200, SEED)
     m["ood_refusals"]["training"] = {
         "n": len(rest), "refused": refused_share(engine, MODEL_ID, [films[i].path for i in rest])}
+    # ---- the 1–10 scale: deciles of the written model's film scores on all mini-MIAS films
+    scale_scores, scale_refused = film_scores(models=out_dir.parent)
+    manifest["outputs"][0]["scale_1_10"] = scale_cuts(scale_scores)
+    m["scale"] = {"cuts": manifest["outputs"][0]["scale_1_10"], "n": len(scale_scores),
+                  "refused": scale_refused}
     m["engine_vs_torch"] = worst
     m["cpu_latency_ms"] = latency
     m["model_bytes"] = len(data)

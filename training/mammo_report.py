@@ -73,6 +73,37 @@ def _pct(v: float) -> str:
     return f"{100 * v:.0f} %"
 
 
+def _scale_section(m: dict[str, Any]) -> list[str]:
+    scale, points = m["scale"], m["points"]
+    cuts = scale["cuts"]
+    refused = (f" ({len(scale['refused'])} film(s) refused by the out-of-distribution check "
+               f"have no score: {', '.join(scale['refused'])})") if scale["refused"] else ""
+    return [
+        "### 1–10 scale (`scale_1_10` in the manifest)",
+        "Tandem shows the film probability also as a 1–10 score, the way mammography CAD "
+        "products show theirs. The 9 cuts are the **deciles of the calibrated film probability "
+        f"over the {scale['n']} mini-MIAS MLO films** in `shared/datasets/mammo` that the "
+        f"model scores{refused}, computed by running this model through Tandem's own engine "
+        "(`training.mammo_scale`, torch-free, recomputes them):",
+        "",
+        "| cut | " + " | ".join(f"{10 * k} %" for k in range(1, 10)) + " |",
+        "|---|" + "---|" * 9,
+        "| probability | " + " | ".join(f"{c:.4f}" for c in cuts) + " |",
+        "",
+        "Score *k* means the probability lies in [cut *k*−1, cut *k*) (1 below the first cut, "
+        "10 from the last). Read it as a rank: a film scored 7 scores higher than 60–70 % of "
+        "mini-MIAS films. **These are population quantiles, not a validated risk scale:** they "
+        "were computed on the same films the shipped model partly trained on (folds 1–4) and "
+        "on a 1995 film population with 36 % abnormal films, far more than a screening "
+        "population. They describe this data's score distribution only; the operating points "
+        "above remain the thresholds for decisions (high-sensitivity threshold "
+        f"{points['high_sensitivity']['threshold']:.3f}, high-specificity threshold "
+        f"{points['high_specificity']['threshold']:.3f}). A breast's score is the highest "
+        "film score of that breast.",
+        "",
+    ]
+
+
 def _ood_sentence(m: dict[str, Any]) -> str:
     names = {"chest": "tb_normal chest radiographs", "bone": "FracAtlas bone radiographs",
              "training": "of its own training films (folds 1–4)"}
@@ -80,7 +111,8 @@ def _ood_sentence(m: dict[str, Any]) -> str:
                         for k, d in m["ood_refusals"].items())
     return (f"Threshold {m['ood_threshold']:.2f}: the 99th percentile of fold-0 (validation) "
             f"distances ({m['ood_val_pass']:.0%} of fold-0 films pass). Refused, through "
-            f"Tandem's engine: {refused}.")
+            f"Tandem's engine: {refused}. A chest or bone DICOM never gets this far: the "
+            "applicability gate accepts modality MG only.")
 
 
 def model_card(m: dict[str, Any], manifest: dict[str, Any], figures: list[str],
@@ -207,6 +239,7 @@ def model_card(m: dict[str, Any], manifest: dict[str, Any], figures: list[str],
         f"Calibration: temperature {m['temperature']:.3f} fitted on fold 0; ECE (10 bins) "
         f"{m['ece_val']:.3f} on fold 0 (fit data), {m['ece_other_folds']:.3f} on folds 1–4.",
         "",
+        *_scale_section(m),
         "## Model, size, speed, training",
         f"- CenterNet-style detector reused from `training/fracture_net.py` (compact ResNet "
         f"16-32-64-128, stride-8 heads, pooled head): {m['params']:,} parameters, "
