@@ -21,7 +21,7 @@ from imaging.db import StudyDatabase
 from imaging.paths import database_path
 from reading.model import Reading, ReadingError
 from reading.store import ReadingStore, default_reader
-from reading.vocabulary import study_kind
+from reading.vocabulary import series_kind
 
 
 class _Refused(Exception):
@@ -107,7 +107,8 @@ def _prepared(db: StudyDatabase, uid: str, data: dict[str, Any],
     elif not data.get("reader"):
         data["reader"] = default_reader()
     if "kind" not in data:
-        kinds = {study_kind(modality, body_part) for modality, body_part in _series_kinds(db, uid)}
+        kinds = {series_kind(s, db.series_headers(s.series_instance_uid))
+                 for s in db.series(uid)}
         kinds.discard(None)
         if len(kinds) != 1:
             raise _Refused(f"kind: missing, and study {uid} does not say (give cxr, bone "
@@ -126,10 +127,6 @@ def _prepared(db: StudyDatabase, uid: str, data: dict[str, Any],
             raise _Refused(f"marks[{i}].frame: {mark.frame} but the image has {frames} "
                            f"frame{'s' if frames > 1 else ''}")
     return reading
-
-
-def _series_kinds(db: StudyDatabase, uid: str) -> list[tuple[str, str]]:
-    return [(s.modality, s.body_part) for s in db.series(uid)]
 
 
 def _images(db: StudyDatabase, uid: str) -> dict[str, int]:

@@ -44,7 +44,7 @@ from reading.sources import source_datasets
 from reading.sr_export import write_exports
 from reading.store import ReadingStore, default_reader
 from reading.study_ai import study_images as study_image_infos
-from reading.vocabulary import MARK_LABELS, StudyKind, study_kind
+from reading.vocabulary import MARK_LABELS, StudyKind, series_kind, study_kind
 
 _log = logging.getLogger(__name__)
 
@@ -77,9 +77,10 @@ def study_images(db: StudyDatabase, study_uid: str) -> StudyImages:
     spacing: dict[str, float] = {}
     sides: dict[str, str] = {}
     for series in db.series(study_uid):
-        series_kind = study_kind(series.modality, series.body_part)
-        kind = kind or series_kind
-        for header in db.series_headers(series.series_instance_uid):
+        headers = db.series_headers(series.series_instance_uid)
+        kind_of_series = series_kind(series, headers)
+        kind = kind or kind_of_series
+        for header in headers:
             if not header.is_image:
                 continue
             uid = header.sop_instance_uid
@@ -89,8 +90,9 @@ def study_images(db: StudyDatabase, study_uid: str) -> StudyImages:
                 spacing[uid] = (pair[0] + pair[1]) / 2
             if header.laterality.upper() in ("R", "L"):
                 sides[uid] = header.laterality.upper()
-            if kind is None and series_kind is None:
-                kind = study_kind(header.modality, header.body_part)
+            if kind is None and kind_of_series is None:
+                kind = study_kind(header.modality, header.body_part,
+                                  f"{header.series_description} {header.study_description}")
     return StudyImages(study_uid, kind, tuple(order), spacing, sides)
 
 

@@ -7,7 +7,13 @@ compared with (see :data:`AI_LABEL_FAMILIES`).
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from imaging.db import SeriesRow
+    from imaging.header import InstanceHeader
 
 StudyKind = Literal["cxr", "bone", "mammo"]
 STUDY_KINDS: tuple[StudyKind, ...] = ("cxr", "bone", "mammo")
@@ -33,17 +39,33 @@ AI_LABEL_FAMILIES: dict[str, frozenset[str]] = {
 }
 
 _CHEST_PARTS = frozenset({"CHEST", "THORAX", "LUNG", "POUMON", "POUMONS", "TORSO"})
+# Words of a series or study description that name a chest radiograph (English, French).
+_CHEST_WORDS = _CHEST_PARTS | {"CXR", "LUNGS", "PULMONAIRE", "PULMONAIRES", "TELETHORAX",
+                               "POITRINE", "THORACIQUE"}
 
 
-def study_kind(modality: str, body_part: str) -> StudyKind | None:
+def study_kind(modality: str, body_part: str, description: str = "") -> StudyKind | None:
     """The study kind a series belongs to, from its modality and body part.
 
     MG is mammography; CR/DX/RG/DR of the chest is a chest radiograph; any other
     radiograph is a bone study. Anything else (CT, MR, US...) has no reading form yet.
+    BodyPartExamined is optional and often left empty: then a chest word in
+    ``description`` (series or study description, e.g. "RX THORAX FACE") decides.
     """
     modality = modality.strip().upper()
     if modality == "MG":
         return "mammo"
     if modality in {"CR", "DX", "RG", "DR"}:
-        return "cxr" if body_part.strip().upper() in _CHEST_PARTS else "bone"
+        part = body_part.strip().upper()
+        if part in _CHEST_PARTS:
+            return "cxr"
+        words = set(re.split(r"[^A-Z]+", description.upper()))
+        return "cxr" if not part and words & _CHEST_WORDS else "bone"
     return None
+
+
+def series_kind(series: SeriesRow, headers: Sequence[InstanceHeader]) -> StudyKind | None:
+    """:func:`study_kind` of a stored series, its series and study descriptions included."""
+    study_description = next((h.study_description for h in headers if h.study_description), "")
+    return study_kind(series.modality, series.body_part,
+                      f"{series.description} {study_description}")

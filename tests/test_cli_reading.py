@@ -137,14 +137,19 @@ def test_show_a_study_without_reading(chest: Any, capsys: pytest.CaptureFixture[
         "concordance": None}
 
 
-def test_import_fills_in_what_the_json_leaves_out(tmp_path: Path, chest: Any,
+@pytest.mark.parametrize("body_part", ["CHEST", ""])
+def test_import_fills_in_what_the_json_leaves_out(tmp_path: Path, chest: Any, body_part: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     path, ds, nodule = chest
+    if not body_part:  # BodyPartExamined left empty: the study description says chest
+        full = pydicom.dcmread(path)
+        full.BodyPartExamined, full.StudyDescription = "", "RX THORAX FACE"
+        full.save_as(path)
     reading_file = _reading_json(tmp_path, ds, nodule, state="draft",
                                  study_instance_uid=ds.StudyInstanceUID,
                                  reading_id="research-0001", reader="json-reader")
     data = json.loads(reading_file.read_text())
-    del data["kind"]  # DX + CHEST says cxr
+    del data["kind"]  # DX + CHEST (or + "THORAX" in the description) says cxr
     reading_file.write_text(json.dumps(data))
     assert run_reading_import(str(path), reading_file, reader=None) == 0
     assert capsys.readouterr().out.strip() == "research-0001"

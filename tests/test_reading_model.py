@@ -138,3 +138,9 @@ def test_study_kind_from_modality_and_body_part() -> None:
     assert study_kind("CR", " thorax ") == "cxr"
     assert study_kind("DX", "HAND") == "bone"
     assert study_kind("CT", "CHEST") is None
+    # BodyPartExamined left empty: the description decides; a named body part wins.
+    assert study_kind("DX", "", "RX THORAX FACE") == "cxr"
+    assert study_kind("CR", "", "Chest PA/Lat") == "cxr"
+    assert study_kind("DX", "", "POIGNET F+P") == "bone"
+    assert study_kind("DX", "HAND", "THORAX") == "bone"
+    assert study_kind("DX", "", "THORAXIS") == "bone"  # whole words only

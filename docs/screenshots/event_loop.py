@@ -9,25 +9,32 @@ from pathlib import Path
 from typing import Any
 
 
+def _process_events() -> None:
+    """What one turn of the application's event loop does, deferred deletes included:
+    ``processEvents()`` alone never deletes objects passed to ``deleteLater()``, so a
+    screenshot could show widgets the running application has already removed (a stale
+    dock tab bar over the study list)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.processEvents()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def wait_until(done: Callable[..., object], timeout: float = 60.0) -> None:
     """Process events until ``done()`` is true; exit the script after ``timeout`` seconds."""
-    from PySide6.QtWidgets import QApplication
-
     deadline = time.monotonic() + timeout
     while not done():
         if time.monotonic() > deadline:
             raise SystemExit("timed out waiting for the window")
-        QApplication.processEvents()
+        _process_events()
         time.sleep(0.01)
 
 
 def settle(seconds: float) -> None:
     """Process events for ``seconds`` (renders, layouts, queued signals)."""
-    from PySide6.QtWidgets import QApplication
-
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        QApplication.processEvents()
+        _process_events()
         time.sleep(0.01)
 
 
