@@ -2,10 +2,11 @@
 
     .venv/bin/python -m training.fracture_boxes [--quick] [--device cuda] [--epochs N]
 
-CPU settings (default): 384 px, 9 epochs, batch 16, ``--threads 1`` when another
-training shares the 2-core machine. GPU (``--device cuda``): the same code, ``--epochs 60`` is the
-intended full setting. ``--quick``: 64 training images, 1 epoch, to check export →
-manifest → ``tandem analyze`` (writes to /tmp unless ``--out`` is given).
+CPU settings (default): 384 px, 24 epochs, batch 16, ``--threads 1`` (about 65 min on one
+core of this 2-core machine; 9 epochs gave a weaker model, see the card). GPU
+(``--device cuda``): the same code, ``--epochs 60`` is the intended full setting.
+``--quick``: 64 training images, 1 epoch, to check export → manifest → ``tandem analyze``
+(writes to /tmp unless ``--out`` is given).
 
 Split (by image: FracAtlas has no patient ids): fractured images follow the authors'
 split (``source_split``); non-fractured images are drawn per body part with a fixed seed
@@ -337,7 +338,7 @@ def main() -> None:
     parser.add_argument("--from-checkpoint", action="store_true",
                         help="skip training: evaluate and export the last saved weights")
     args = parser.parse_args()
-    args.epochs = args.epochs or (1 if args.quick else 9)
+    args.epochs = args.epochs or (1 if args.quick else 24)
     out = args.out or (Path("/tmp/fracture_boxes_quick") if args.quick
                        else REPO / "onnx_models" / MODEL_ID)
     torch.set_num_threads(args.threads)
