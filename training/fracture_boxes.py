@@ -37,7 +37,13 @@ from training.fracture_eval import (
     sensitivity_at,
     threshold_for,
 )
-from training.fracture_net import Detector, Exported, centre_targets, decode, focal_loss
+from training.fracture_net import (
+    Detector,
+    Exported,
+    centre_targets,
+    focal_loss,
+    predict_batches,
+)
 from training.ood import STATS_FILE, fit_ood, other_dataset_refusals, refused_share
 
 MODEL_ID = "fracture_boxes"
@@ -118,22 +124,10 @@ def sample_weights(items: list[Item]) -> np.ndarray:
 
 def predict(net: Detector, greys: np.ndarray, device: str, batch: int = 32
             ) -> dict[str, np.ndarray]:
-    """``cls`` pooled logit (N,), ``peak`` heatmap-peak logit (N,), ``boxes`` (N,K,4),
-    ``scores`` box scores (N,K) and ``embedding`` (N,D)."""
-    net.eval()
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("cls", "peak", "boxes", "scores",
-                                                          "embedding")}
-    with torch.no_grad():
-        for i in range(0, len(greys), batch):
-            x = normalise(torch.from_numpy(greys[i:i + batch].astype(np.float32))[:, None])
-            hm, wh, off, c, emb = net.forward_with_embedding(x.to(device))
-            b, s = decode(hm, wh, off, TOP_K)
-            parts["cls"].append(c[:, 0].cpu().numpy())
-            parts["peak"].append(hm.flatten(1).amax(1).cpu().numpy())
-            parts["boxes"].append(b.cpu().numpy())
-            parts["scores"].append(s.cpu().numpy())
-            parts["embedding"].append(emb.cpu().numpy())
-    return {k: np.concatenate(v) for k, v in parts.items()}
+    """:func:`training.fracture_net.predict_batches` on ``greys`` (N, size, size)."""
+    return predict_batches(
+        net, (normalise(torch.from_numpy(greys[i:i + batch].astype(np.float32))[:, None])
+              .to(device) for i in range(0, len(greys), batch)), TOP_K)
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:

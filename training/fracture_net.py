@@ -15,6 +15,7 @@ the pooled ``embedding`` for the out-of-distribution check (``training.ood``).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -92,6 +93,25 @@ class Exported(nn.Module):
         boxes, scores = decode(hm_logit, wh, off, self.top_k)
         logits = hm_logit.flatten(1).amax(dim=1, keepdim=True) if self.use_peak else cls
         return boxes, scores, logits, embedding
+
+
+def predict_batches(net: Detector, batches: Iterable[torch.Tensor], top_k: int
+                    ) -> dict[str, np.ndarray]:
+    """The detector on normalised batches, without gradients: ``cls`` pooled logit (N,),
+    ``peak`` highest centre-heatmap logit (N,), ``boxes`` (N,K,4) and ``scores`` (N,K) of the
+    top-K peaks, ``embedding`` (N,D)."""
+    net.eval()
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("cls", "peak", "boxes", "scores",
+                                                          "embedding")}
+    with torch.no_grad():
+        for x in batches:
+            hm, wh, off, cls, embedding = net.forward_with_embedding(x)
+            boxes, scores = decode(hm, wh, off, top_k)
+            for key, value in (("cls", cls[:, 0]), ("peak", hm.flatten(1).amax(1)),
+                               ("boxes", boxes), ("scores", scores),
+                               ("embedding", embedding)):
+                parts[key].append(value.cpu().numpy())
+    return {k: np.concatenate(v) for k, v in parts.items()}
 
 
 def decode(hm_logit: torch.Tensor, wh: torch.Tensor, off: torch.Tensor, top_k: int

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from training.fracture_net import STRIDE, Detector, centre_targets, decode, focal_loss
+from training.fracture_net import STRIDE, Detector, centre_targets, focal_loss, predict_batches
 from training.mammo_data import Film
 
 TOP_K = 50
@@ -160,19 +160,7 @@ def _unlocated(film: Film) -> bool:
 
 def predict(net: Detector, greys: np.ndarray, idx: np.ndarray, device: str, batch: int = 32
             ) -> dict[str, np.ndarray]:
-    """Pooled logit, heatmap-peak logit, boxes (N,K,4), box scores (N,K) and the
-    embedding (N,D) for ``idx``."""
-    net.eval()
-    parts: dict[str, list[np.ndarray]] = {"cls": [], "peak": [], "boxes": [], "scores": [],
-                                          "embedding": []}
-    with torch.no_grad():
-        for s in range(0, len(idx), batch):
-            x = normalise(torch.from_numpy(greys[idx[s:s + batch]].astype(np.float32))[:, None])
-            hm, wh, off, c, emb = net.forward_with_embedding(x.to(device))
-            b, sc = decode(hm, wh, off, TOP_K)
-            parts["cls"].append(c[:, 0].cpu().numpy())
-            parts["peak"].append(hm.flatten(1).amax(1).cpu().numpy())
-            parts["boxes"].append(b.cpu().numpy())
-            parts["scores"].append(sc.cpu().numpy())
-            parts["embedding"].append(emb.cpu().numpy())
-    return {k: np.concatenate(v) for k, v in parts.items()}
+    """:func:`training.fracture_net.predict_batches` on the films ``idx``."""
+    return predict_batches(
+        net, (normalise(torch.from_numpy(greys[idx[s:s + batch]].astype(np.float32))[:, None])
+              .to(device) for s in range(0, len(idx), batch)), TOP_K)
