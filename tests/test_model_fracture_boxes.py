@@ -34,8 +34,8 @@ from training.fracture_eval import hit_matrix  # noqa: E402
 
 MODEL_ID = "fracture_boxes"
 TB_NORMAL = REPO.parent / "shared" / "datasets" / "cxr" / "tb_normal" / "images"
-MIN_SAMPLE_AUC = 0.65  # 0.73 measured on this sample (test AUC 0.79 in the card)
-MIN_FRACTURES_FOUND = 8  # of 27 fractured films (11 measured): a box at an operating point hits
+MIN_SAMPLE_AUC = 0.65  # 0.76 measured on this sample (test AUC 0.80 in the card)
+MIN_FRACTURES_FOUND = 12  # of 27 fractured films (16 measured): a box at an operating point hits
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_scores_and_boxes_on_test_sample(engine: AnalysisEngine,
                           if f.box_xyxy_px is not None and f.operating_point is not None])
         if item.fractured and len(boxes):
             found += bool(hit_matrix(boxes.reshape(-1, 4), item.boxes).any())
-    assert len(refused) <= 2, refused  # 1 of 201 test films in the card (IMG0003311 here)
+    assert len(refused) <= 2, refused  # 0 of 201 test films in the card, none here
     assert roc_auc(np.array(labels), np.array(scores)) > MIN_SAMPLE_AUC
     assert found >= MIN_FRACTURES_FOUND
 
