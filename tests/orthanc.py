@@ -15,7 +15,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,3 +162,16 @@ def _wait_ready(orthanc: Orthanc) -> None:
             time.sleep(0.1)
     pytest.fail(f"Orthanc did not answer on {orthanc.url} within {_START_TIMEOUT_S:g} s:\n"
                 f"{orthanc.log()[-3000:]}")
+
+
+def module_orthanc(tandem_ae: str, uploads: Sequence[Path]) -> Callable[..., Iterator[Orthanc]]:
+    """A module-scoped ``orthanc`` fixture: one Orthanc holding ``uploads`` that knows
+    Tandem as ``tandem_ae`` on the module's ``tandem_port`` (conftest)."""
+
+    @pytest.fixture(scope="module")
+    def orthanc(tmp_path_factory: pytest.TempPathFactory, tandem_port: int) -> Iterator[Orthanc]:
+        with running_orthanc(tmp_path_factory.mktemp("orthanc"), tandem_ae, tandem_port,
+                             uploads=uploads) as server:
+            yield server
+
+    return orthanc

@@ -16,7 +16,7 @@ from pathlib import Path
 import pydicom
 import pytest
 from conftest import DICOM_CORPUS
-from orthanc import Orthanc, dicom_files, free_port, running_orthanc, study_uid
+from orthanc import Orthanc, dicom_files, free_port, module_orthanc, study_uid
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QTableWidgetItem
 from test_app_gui import display, qapp  # noqa: F401  (the X display and Tandem's QApplication)
@@ -35,14 +35,7 @@ PATIENT_2 = DICOM_CORPUS / "pydicom" / "dicomdirtests" / "77654033"  # CR study 
 WAIT_MS = 30000
 
 
-
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory: pytest.TempPathFactory, tandem_port: int) -> Iterator[Orthanc]:
-    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port,
-                         uploads=dicom_files(CT_STUDY) + dicom_files(PATIENT_2)) as o:
-        yield o
+orthanc = module_orthanc(TANDEM_AE, dicom_files(CT_STUDY) + dicom_files(PATIENT_2))
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
 
 import pydicom
 import pytest
 from conftest import DICOM_CORPUS
-from orthanc import Orthanc, free_port, running_orthanc
+from orthanc import Orthanc, free_port, module_orthanc
 
 from app.cli_pacs import add_pacs_parsers, run_pacs
 from imaging.db import StudyDatabase
@@ -18,12 +17,7 @@ TANDEM_AE = "TANDEMCLI"
 CT_STUDY = sorted((DICOM_CORPUS / "dcmqi" / "ct-3slice").glob("*.dcm"))
 
 
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory: pytest.TempPathFactory, tandem_port: int) -> Iterator[Orthanc]:
-    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port,
-                         uploads=CT_STUDY) as o:
-        yield o
+orthanc = module_orthanc(TANDEM_AE, CT_STUDY)
 
 
 def tandem_pacs(*args: str) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pydicom
 import pytest
 from conftest import DICOM_CORPUS
-from orthanc import Orthanc, free_port, running_orthanc, study_uid
+from orthanc import Orthanc, free_port, module_orthanc, study_uid
 from pydicom.uid import generate_uid
 
 from imaging.db import StudyDatabase
@@ -35,13 +35,7 @@ JPEG_LS = DICOM_CORPUS / "wg04" / "CT2_JLSN"  # stored JPEG-LS near-lossless: mu
 UPLOADED = CT_STUDY + PETER + ARCHIBALD + [JPEG_LS]
 
 
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory: pytest.TempPathFactory, tandem_port: int) -> Iterator[Orthanc]:
-    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port,
-                         uploads=UPLOADED) as o:
-        yield o
+orthanc = module_orthanc(TANDEM_AE, UPLOADED)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pydicom
 import pytest
 from conftest import DICOM_CORPUS
-from orthanc import Orthanc, dicom_files, free_port, running_orthanc, study_uid
+from orthanc import Orthanc, dicom_files, free_port, module_orthanc, study_uid
 
 from imaging.db import StudyDatabase
 from pacs import dimse
@@ -24,14 +24,7 @@ CT_STUDY = DICOM_CORPUS / "dcmqi" / "ct-3slice"  # patient 99000, 3 CT slices 51
 PATIENT_2 = DICOM_CORPUS / "pydicom" / "dicomdirtests" / "77654033"  # CR study + CT study
 
 
-
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory: pytest.TempPathFactory, tandem_port: int) -> Iterator[Orthanc]:
-    with running_orthanc(tmp_path_factory.mktemp("orthanc"), TANDEM_AE, tandem_port,
-                         uploads=dicom_files(CT_STUDY) + dicom_files(PATIENT_2)) as o:
-        yield o
+orthanc = module_orthanc(TANDEM_AE, dicom_files(CT_STUDY) + dicom_files(PATIENT_2))
 
 
 @pytest.fixture
