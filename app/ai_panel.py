@@ -226,8 +226,13 @@ class ModelCard(QFrame):
         self.status_label.setToolTip("\n".join(
             f"{stage}: {QLocale().toString(value, 'f', 1)} ms"
             for stage, value in result.timings_ms.items()))
-        self.notice_label.setText(result.provider_notice)
-        self.notice_label.setVisible(bool(result.provider_notice))
+        notices = [result.provider_notice] if result.provider_notice else []
+        if result.site_calibrated:
+            notices.append(self.tr("Image unlike the training data, accepted by this site's "
+                                   "calibration: the model's published performance may not "
+                                   "hold here."))
+        self.notice_label.setText("\n".join(notices))
+        self.notice_label.setVisible(bool(notices))
         self._fill_results(result)
 
     # -- scores and findings -------------------------------------------------------------

@@ -212,10 +212,12 @@ class AiRunner(QObject):
         if self._engine is None:
             from inference.cache import ResultCache
             from inference.engine import AnalysisEngine
+            from inference.ood import site_calibration_dir
 
             folder = self._cache_folder or paths.data_dir() / CACHE_FOLDER
             self._registry = self._make_registry()
-            self._engine = AnalysisEngine(self._registry, cache=ResultCache(folder))
+            self._engine = AnalysisEngine(self._registry, cache=ResultCache(folder),
+                                          site_calibrations=site_calibration_dir())
         elif refresh and self._registry is not None:
             self._registry.refresh()
         return self._engine

@@ -87,6 +87,8 @@ def _run_subcommand(args: list[str]) -> int:
     p_models = sub.add_parser("models", help="list the AI models and whether they can run")
     p_models.add_argument("--json", action="store_true", help="print JSON")
     p_models.add_argument("--models-dir", type=Path, help="also look for models here (first)")
+    from app.cli_calibrate import add_calibrate_parser
+    add_calibrate_parser(p_models.add_subparsers(dest="models_command"))
 
     p_analyze = sub.add_parser("analyze", help="run the AI models on images (research use only)")
     p_analyze.add_argument("paths", nargs="+", type=Path,
@@ -121,6 +123,9 @@ def _run_subcommand(args: list[str]) -> int:
         return run_listen(opts)
     if opts.command in ("reading", "compare", "export", "audit"):
         return _run_reading_command(opts)
+    if opts.command == "models" and opts.models_command == "calibrate":
+        from app.cli_calibrate import run_calibrate
+        return run_calibrate(opts)
     if opts.command == "models":
         from app.cli_models import run_models
 

@@ -18,6 +18,7 @@ from app.cli import print_json
 from app.cli_models import model_registry
 from inference.engine import AnalysisEngine
 from inference.manifest import RESEARCH_STATUS
+from inference.ood import site_calibration_dir
 from inference.results import AnalysisResult, HeatmapRef
 from inference.source import SourceError, load_sources
 
@@ -35,7 +36,7 @@ def run_analyze(paths: list[Path], *, model_ids: list[str] | None, as_json: bool
         return USAGE_ERROR
     if heatmap_out is not None:
         heatmap_out.mkdir(parents=True, exist_ok=True)
-    engine = AnalysisEngine(registry)
+    engine = AnalysisEngine(registry, site_calibrations=site_calibration_dir())
     images: list[dict[str, Any]] = []
     for item in load_sources(paths):
         if isinstance(item, SourceError):
@@ -92,6 +93,9 @@ def _print_image(entry: dict[str, Any]) -> None:
         print(f"{head} on {result.provider} ({timing} ms)")
         if result.provider_notice:
             print(f"    ! {result.provider_notice}")
+        if result.site_calibrated:
+            print("    ! image unlike the training data, accepted by this site's calibration: "
+                  "the model's published performance may not hold here")
         for score in result.case_scores:
             print(f"    {score.label}: {score.probability:.3f} {_point(score.operating_point)}")
         for finding in result.findings:

@@ -21,6 +21,7 @@ from imaging.db import StudyDatabase
 from inference.cache import ResultCache
 from inference.engine import AnalysisEngine
 from inference.manifest import RESEARCH_STATUS
+from inference.ood import site_calibration_dir
 from reading.concordance import Concordance
 from reading.store import ReadingStore
 from reading.study_ai import compare_on_images, study_images, study_results
@@ -42,7 +43,8 @@ def run_compare(study: str, *, as_json: bool, models_dir: Path | None) -> int:
                 print(f"tandem compare: {no_reading_yet(study_uid)}", file=sys.stderr)
                 return USAGE_ERROR
             images = study_images(db, study_uid)
-            engine = AnalysisEngine(model_registry(models_dir))
+            engine = AnalysisEngine(model_registry(models_dir),
+                                    site_calibrations=site_calibration_dir())
             results = study_results(db, study_uid, engine, ResultCache())
             concordance = compare_on_images(reading, results, images)
             if reading.signed:

@@ -28,6 +28,7 @@ from imaging.db import StudyDatabase
 from inference.cache import ResultCache
 from inference.engine import AnalysisEngine
 from inference.manifest import RESEARCH_STATUS
+from inference.ood import site_calibration_dir
 from reading.concordance import Concordance
 from reading.model import Reading
 from reading.pdf_dicom import write_encapsulated_pdf
@@ -72,8 +73,8 @@ def run_export(study: str, *, sr_dir: Path | None, pdf: Path | None, gsps: bool,
             registry = model_registry(models_dir)
             images = study_images(db, study_uid)
             blinded = reading.blinded and reading.purpose == "first" and not reading.signed
-            results = [] if blinded else study_results(db, study_uid, AnalysisEngine(registry),
-                                                       ResultCache())
+            engine = AnalysisEngine(registry, site_calibrations=site_calibration_dir())
+            results = [] if blinded else study_results(db, study_uid, engine, ResultCache())
             if blinded:
                 print("tandem export: the AI stays hidden from a blinded first read until it is "
                       "signed: exporting the reading without the AI", file=sys.stderr)

@@ -10,6 +10,11 @@ Result conventions (what the AI panel, the CLI and the cache rely on):
   run but something broke while running it (preprocessing, ONNX Runtime, an output that
   does not match the manifest). No scores; never cached, so a later run retries.
 - ``applicable=True`` and ``reason == ""`` — it ran; scores, findings and heatmaps are set.
+  ``site_calibrated=True`` when only the practice's site calibration let the image past the
+  OOD check (:mod:`inference.ood`).
+
+Results that depend on the site calibration (OOD refusals, site-calibrated results) are
+never served from the cache: a calibration made or removed since must apply.
 
 :meth:`AnalysisEngine.analyze` never raises for a bad model or a bad image; it raises
 :class:`AnalysisCancelled` when the cancel token is set, and ``KeyError`` for a model id
@@ -32,6 +37,7 @@ from imaging.loader import CancelToken
 from inference.applicability import check_applicability
 from inference.cache import ResultCache
 from inference.manifest import ModelManifest
+from inference.ood import SiteCalibration, mahalanobis, site_calibration_path
 from inference.postprocess import decode_outputs, manifest_scales
 from inference.preprocess import prepare
 from inference.reasons import Reason
@@ -54,13 +60,66 @@ class _Loaded:
     ood_inv_cov: np.ndarray | None = None  # (D, D) inverse covariance
 
 
+@dataclass(frozen=True)
+class OodProbe:
+    """The embedding the OOD check reads, and its distance to the training statistics."""
+
+    embedding: np.ndarray  # (D,)
+    distance: float
+    threshold: float
+    site_accepted: bool = False  # within the practice's site calibration, if there is one
+
+    @property
+    def accepted(self) -> bool:
+        return self.distance <= self.threshold
+
+
+class _SiteCalibrations:
+    """The practice's site calibrations, re-read when a file changes (a calibration made
+    while Tandem runs applies to the next image). Unreadable files count as absent."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self._folder = folder
+        self._lock = threading.Lock()
+        self._read: dict[str, tuple[tuple[int, int], SiteCalibration | None]] = {}
+
+    def get(self, model_id: str, sha256: str, dim: int) -> SiteCalibration | None:
+        """The calibration for this model file (sha256) and embedding size, or None."""
+        if self._folder is None:
+            return None
+        path = site_calibration_path(self._folder, model_id)
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        stamp = (info.st_mtime_ns, info.st_size)
+        with self._lock:
+            known = self._read.get(model_id)
+        if known is not None and known[0] == stamp:
+            calibration = known[1]
+        else:
+            try:
+                calibration = SiteCalibration.from_npz(path)
+            except (OSError, ValueError, KeyError):
+                calibration = None
+            with self._lock:
+                self._read[model_id] = (stamp, calibration)
+        if calibration is None or calibration.model_sha256 != sha256 \
+                or calibration.mean.size != dim:
+            return None
+        return calibration
+
+
 class AnalysisEngine:
     """Sessions are created lazily, once per model (and sha256), and shared between threads."""
 
     def __init__(self, registry: ModelRegistry, *, cache: ResultCache | None = None,
                  preferred_providers: Sequence[str] | None = None,
-                 heatmap_max_side: int = 512) -> None:
+                 heatmap_max_side: int = 512, site_calibrations: Path | None = None) -> None:
+        """``site_calibrations``: the folder of the practice's site calibrations (the app
+        passes :func:`inference.ood.site_calibration_dir`); None: the training check only."""
         self._registry = registry
+        self._sites = _SiteCalibrations(site_calibrations)
         self._cache = cache
         self._preferred = None if preferred_providers is None else list(preferred_providers)
         self._heatmap_max_side = heatmap_max_side
@@ -104,7 +163,7 @@ class AnalysisEngine:
             return replace(_refused(source, entry, Reason("failed", _describe(exc))),
                            applicable=True, provider=loaded.session.provider,
                            provider_notice=loaded.session.notice)
-        if self._cache is not None and source.meta.is_dicom:
+        if self._cache is not None and source.meta.is_dicom and not _site_dependent(result):
             self._cache.put(result)
         return result
 
@@ -113,6 +172,33 @@ class AnalysisEngine:
         """One result per model: ``model_ids``, or every valid model of the registry."""
         ids = [e.id for e in self._registry.usable()] if model_ids is None else list(model_ids)
         return [self.analyze(source, model_id, cancel=cancel) for model_id in ids]
+
+    def ood_probe(self, source: SourceImage, model_id: str) -> OodProbe | Reason:
+        """What the OOD check of ``model_id`` sees in ``source`` (for a site calibration), or
+        why the model does not run on it (applicability, unavailable, failed, no check)."""
+        entry = self._registry.get(model_id)
+        manifest = entry.manifest
+        if manifest is None or entry.problems:
+            return Reason("unavailable", "; ".join(entry.problems) or "no valid manifest")
+        reason = check_applicability(manifest, source.meta)
+        if reason is not None:
+            return reason
+        ood = manifest.applicability.ood
+        try:
+            loaded = self._load(entry)
+            if ood is None or loaded.ood_mean is None or loaded.ood_inv_cov is None:
+                return Reason("unavailable", "the model has no out-of-distribution check")
+            outputs = loaded.session.run(
+                {manifest.input.name: prepare(source, manifest.input).tensor})
+            embedding = _embedding(outputs, ood.output, loaded.ood_mean.size)
+        except ModelUnavailable as exc:
+            return Reason("unavailable", exc.reason)
+        except Exception as exc:  # a bad image must not stop a calibration over a folder
+            return Reason("failed", _describe(exc))
+        distance = float(mahalanobis(embedding, loaded.ood_mean, loaded.ood_inv_cov)[0])
+        site = self._sites.get(manifest.id, manifest.artifact.sha256, embedding.size)
+        return OodProbe(embedding, distance, ood.threshold,
+                        site is not None and site.distance(embedding) <= site.threshold)
 
     def warm_up(self, model_id: str) -> None:
         """Create the session now and run it once on zeros (raises :class:`ModelUnavailable`)."""
@@ -146,11 +232,12 @@ class AnalysisEngine:
             meta.sop_instance_uid, meta.frame, source.size, applicable=True,
             provider=loaded.session.provider, provider_notice=loaded.session.notice,
             timings_ms=timings)
-        ood_reason = _ood_reason(manifest, loaded, outputs)
+        ood_reason, site_calibrated = self._ood_check(manifest, loaded, outputs)
         if ood_reason is not None:
             timings["postprocess"] = _ms_since(start)
             return replace(base, applicable=False, reason=str(ood_reason),
                            reason_detail=ood_reason)
+        base = replace(base, site_calibrated=site_calibrated)
         decoded = decode_outputs(manifest, outputs, prepared.transform,
                                  key_prefix=_key_prefix(manifest.id, source),
                                  heatmap_max_side=self._heatmap_max_side)
@@ -158,13 +245,28 @@ class AnalysisEngine:
         return replace(base, case_scores=decoded.case_scores, findings=decoded.findings,
                        heatmaps=decoded.heatmaps)
 
+    def _ood_check(self, manifest: ModelManifest, loaded: _Loaded,
+                   outputs: dict[str, np.ndarray]) -> tuple[Reason | None, bool]:
+        """(why the image is refused, or None; whether only the site calibration let it in)."""
+        ood = manifest.applicability.ood
+        if ood is None or loaded.ood_mean is None or loaded.ood_inv_cov is None:
+            return None, False
+        embedding = _embedding(outputs, ood.output, loaded.ood_mean.size)
+        distance = float(mahalanobis(embedding, loaded.ood_mean, loaded.ood_inv_cov)[0])
+        if distance <= ood.threshold:
+            return None, False
+        site = self._sites.get(manifest.id, manifest.artifact.sha256, embedding.size)
+        if site is not None and site.distance(embedding) <= site.threshold:
+            return None, True
+        return Reason("ood", f"{distance:.2f}", f"{ood.threshold:g}"), False
+
     def _from_cache(self, source: SourceImage, manifest: ModelManifest) -> AnalysisResult | None:
         meta = source.meta
         if self._cache is None or not meta.is_dicom or not meta.sop_instance_uid:
             return None
         start = time.perf_counter()
         hit = self._cache.get(meta.sop_instance_uid, meta.frame, manifest.artifact.sha256)
-        if hit is None:
+        if hit is None or _site_dependent(hit):
             return None
         # The timings say what this call cost; the same image may have moved since. The
         # entry's sha256 is this model's, but it may predate the manifest's scale fields.
@@ -216,20 +318,18 @@ def _with_ood_stats(entry: ModelEntry, manifest: ModelManifest,
     return _Loaded(session, mean, inv_cov)
 
 
-def _ood_reason(manifest: ModelManifest, loaded: _Loaded,
-                outputs: dict[str, np.ndarray]) -> Reason | None:
-    ood = manifest.applicability.ood
-    if ood is None or loaded.ood_mean is None or loaded.ood_inv_cov is None:
-        return None
-    embedding = np.asarray(outputs[ood.output], dtype=np.float64).ravel()
-    if embedding.size != loaded.ood_mean.size:
-        raise ValueError(f"embedding {ood.output!r} has {embedding.size} values, the OOD "
-                         f"statistics {loaded.ood_mean.size}")
-    delta = embedding - loaded.ood_mean
-    distance = float(np.sqrt(max(0.0, float(delta @ loaded.ood_inv_cov @ delta))))
-    if distance > ood.threshold:
-        return Reason("ood", f"{distance:.2f}", f"{ood.threshold:g}")
-    return None
+def _embedding(outputs: dict[str, np.ndarray], name: str, size: int) -> np.ndarray:
+    embedding = np.asarray(outputs[name], dtype=np.float64).ravel()
+    if embedding.size != size:
+        raise ValueError(f"embedding {name!r} has {embedding.size} values, the OOD "
+                         f"statistics {size}")
+    return embedding
+
+
+def _site_dependent(result: AnalysisResult) -> bool:
+    """Refused as unlike the training data, or let through by the site calibration."""
+    return result.site_calibrated or (
+        result.reason_detail is not None and result.reason_detail.code == "ood")
 
 
 def _refused(source: SourceImage, entry: ModelEntry, reason: Reason) -> AnalysisResult:

@@ -96,6 +96,9 @@ class AnalysisResult:
     findings: tuple[Finding, ...] = ()  # sorted by score, highest first
     heatmaps: tuple[HeatmapRef, ...] = ()
     status: str = "research use only — not for clinical use"
+    # Ran because the practice's site calibration let the image through, although it is
+    # unlike the training data (inference.ood): the model card's figures may not hold.
+    site_calibrated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (heatmap arrays left out; their keys and shapes kept)."""
@@ -111,6 +114,7 @@ class AnalysisResult:
                                 else self.reason_detail.expected),
             "provider": self.provider,
             "provider_notice": self.provider_notice,
+            "site_calibrated": self.site_calibrated,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
             "case_scores": [
                 {"label": c.label, "probability": c.probability,
@@ -139,6 +143,7 @@ class AnalysisResult:
                 data["reason_code"], data.get("reason_value") or "",
                 data.get("reason_expected") or "")),
             provider=data["provider"], provider_notice=data["provider_notice"],
+            site_calibrated=bool(data.get("site_calibrated", False)),
             timings_ms={k: float(v) for k, v in data["timings_ms"].items()},
             case_scores=tuple(_case_score(c) for c in data["case_scores"]),
             findings=tuple(

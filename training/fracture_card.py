@@ -283,5 +283,6 @@ def build_card(res: dict, manifest: dict, pngs: list[str]) -> str:
               "- Outside FracAtlas, the only real limb DICOM at hand (`shared/datasets/dicom/"
               "pydicom-data/RG3_J2KI.dcm`, a 2004 Fuji CR of a leg, one image): "
               f"{res['external']}. The check knows FracAtlas only: at a new site, expect "
-              "refusals; refitting its statistics on a site's own films is not built yet.", ""]
+              "refusals; `tandem models calibrate fracture_boxes <50+ of the site's limb films>` "
+              "adds a site calibration (tests/test_site_calibration.py).", ""]
     return "\n".join(lines)

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from inference.engine import AnalysisEngine
+from inference.ood import PASS_QUANTILE, mahalanobis, mahalanobis_stats
 from inference.source import source_from_picture
 from training.common import DATASETS
 
 STATS_FILE = "ood_stats.npz"
-PASS_QUANTILE = 0.99
 REFUSAL_WORDS = "unlike the training data"  # inference.reasons' text for an "ood" refusal
 
 # The other datasets a model is checked against (each model skips its own).
@@ -34,23 +34,6 @@ OTHER_DATASETS = {
     "bone": DATASETS / "fracture" / "fracatlas" / "images",
     "mammo": DATASETS / "mammo" / "mini_mias" / "images",
 }
-
-
-def mahalanobis_stats(emb: np.ndarray, shrinkage: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and inverse of the shrunk covariance (1-a)·C + a·(tr C / D)·I.
-
-    The shrinkage keeps the inverse stable when there are few images per dimension
-    (mini-MIAS: about 240 training films for a 128-d embedding)."""
-    mean = emb.mean(0)
-    cov = np.cov(emb - mean, rowvar=False)
-    d = cov.shape[0]
-    cov = (1 - shrinkage) * cov + shrinkage * np.trace(cov) / d * np.eye(d)
-    return mean, np.linalg.inv(cov)
-
-
-def mahalanobis(emb: np.ndarray, mean: np.ndarray, inv_cov: np.ndarray) -> np.ndarray:
-    delta = emb - mean
-    return np.sqrt(np.maximum(np.einsum("nd,de,ne->n", delta, inv_cov, delta), 0))
 
 
 @dataclass(frozen=True)

@@ -1194,6 +1194,10 @@
         <translation>%1 ms</translation>
     </message>
     <message>
+        <source>Image unlike the training data, accepted by this site&apos;s calibration: the model&apos;s published performance may not hold here.</source>
+        <translation>Image différente des images d&apos;entraînement, acceptée par la calibration de ce site : les performances publiées du modèle peuvent ne pas s&apos;appliquer ici.</translation>
+    </message>
+    <message>
         <source>Findings</source>
         <translation>Détections</translation>
     </message>
