@@ -741,7 +741,9 @@ def model_card(args: argparse.Namespace, m: dict[str, Any], points: dict[str, di
         f"- OOD check: Mahalanobis threshold {m['ood_threshold']:.2f} at the 99th percentile of "
         f"validation distances ({ood['val_pass']:.0%} of validation chests pass); refused: "
         f"{ood['fracture']:.0%} of {ood['n_fracture']} FracAtlas bone radiographs, "
-        f"{ood['mammo']:.0%} of {ood['n_mammo']} mini-MIAS mammograms.",
+        f"{ood['mammo']:.0%} of {ood['n_mammo']} mini-MIAS mammograms. A new hospital's chest "
+        "films may be refused too: `tandem models calibrate cxr_normality <50+ of its frontal "
+        "chest films>` lets them in, and marks the results (accuracy on them is unknown).",
         f"- ONNX vs torch on the same pixels, through Tandem's engine: max |Δp| = "
         f"{m['engine_vs_torch_max_abs']:.1e}.", "",
         "## Failure cases (validation)",

@@ -272,7 +272,9 @@ def model_card(m: dict[str, Any], manifest: dict[str, Any], figures: list[str],
         "not transfer.",
         "- Calcifications are out of scope at this resolution; benign and malignant lesions are "
         "one label; no CC views. The out-of-distribution check knows only 1995 film "
-        "mammograms: a modern digital mammogram may be refused as unlike the training data.",
+        "mammograms: a modern digital mammogram may be refused as unlike the training data "
+        "(`tandem models calibrate mammo_lesions <50+ of the site's MLO films>` lets a site's "
+        "films in, and marks the results: accuracy on them is unknown).",
         "",
         "## With more data / a GPU",
         "- Train at full resolution (≥ 1024 px, 100 µm) with a GPU so calcifications become "
