@@ -88,6 +88,9 @@ def _print_text(r: DoctorReport) -> None:
               f"{'' if same else (m.sha256_actual or 'unreadable')[:16] + '…'}  {m.folder}")
         for problem in m.problems:
             print(f"             ! {problem}")
+        site = m.site_calibration
+        if site and not site["problem"]:
+            print(f"             site calibration: {site['films']} films, {site['created']}")
     p = r.pacs
     if "error" in p:
         print(f"PACS       {p['config']}: {p['error']}")

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.cli import print_json
 from inference.manifest import RESEARCH_STATUS
-from inference.ood import SiteCalibration, site_calibration_dir, site_calibration_path
+from inference.ood import site_calibration_dir, site_calibration_status
 from inference.registry import ModelEntry, ModelRegistry, default_roots, sha256_of
 from inference.session import available_providers
 
@@ -55,25 +55,9 @@ def _model_entry(entry: ModelEntry, have: list[str]) -> dict[str, Any]:
         "sha256_ok": sha_ok,
         "providers": [p for p in manifest.execution_providers if p in have] if manifest else [],
         "status": manifest.status if manifest else RESEARCH_STATUS,
-        "site_calibration": _site_calibration(entry),
+        "site_calibration": site_calibration_status(
+            site_calibration_dir(), entry.id, manifest.artifact.sha256 if manifest else None),
     }
-
-
-def _site_calibration(entry: ModelEntry) -> dict[str, Any] | None:
-    """The practice's calibration of this model's input check (``tandem models calibrate``)."""
-    path = site_calibration_path(site_calibration_dir(), entry.id)
-    if not path.exists():
-        return None
-    try:
-        calibration = SiteCalibration.from_npz(path)
-    except (OSError, ValueError, KeyError) as exc:
-        return {"file": str(path), "problem": f"unreadable ({exc}): ignored"}
-    current = entry.manifest is not None and \
-        calibration.model_sha256 == entry.manifest.artifact.sha256
-    return {"file": str(path), "films": calibration.n_images, "created": calibration.created,
-            "threshold": round(calibration.threshold, 3),
-            "problem": "" if current else "made for another version of the model: ignored; "
-                                          "calibrate again"}
 
 
 def _print_text(result: dict[str, Any]) -> None:

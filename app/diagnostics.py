@@ -22,6 +22,7 @@ from typing import Any
 
 from imaging import paths
 from imaging.db import SCHEMA_VERSION as STUDY_SCHEMA_VERSION
+from inference.ood import site_calibration_dir, site_calibration_status
 from inference.registry import ModelEntry, ModelRegistry, default_roots, sha256_of
 
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "resources" / "samples"
@@ -52,6 +53,7 @@ class ModelCheck:
     sha256_actual: str | None
     usable: bool
     problems: tuple[str, ...]
+    site_calibration: dict[str, Any] | None = None  # inference.ood.site_calibration_status
 
 
 @dataclass
@@ -257,10 +259,11 @@ def model_checks(registry: ModelRegistry) -> list[ModelCheck]:
                 actual = sha256_of(entry.model_path)
             except OSError:
                 actual = None
+        expected = manifest.artifact.sha256 if manifest else None
         checks.append(ModelCheck(
-            entry.id, manifest.version if manifest else None, str(entry.folder),
-            manifest.artifact.sha256 if manifest else None, actual, entry.valid,
-            entry.problems))
+            entry.id, manifest.version if manifest else None, str(entry.folder), expected,
+            actual, entry.valid, entry.problems,
+            site_calibration_status(site_calibration_dir(), entry.id, expected)))
     return checks
 
 
@@ -272,6 +275,10 @@ def _model_problems(checks: Sequence[ModelCheck]) -> list[str]:
         real = [p for p in check.problems if not p.startswith("shadowed by ")]
         if real:
             problems.append(f"model {check.id} ({check.folder}): " + "; ".join(real))
+        site = check.site_calibration
+        if site and site["problem"]:
+            problems.append(f"model {check.id}: site calibration {site['file']}: "
+                            f"{site['problem']}")
     if not any(c.usable for c in checks):
         problems.append("no usable AI model")
     return problems

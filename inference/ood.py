@@ -120,3 +120,21 @@ def fit_site_calibration(model_id: str, model_sha256: str, embeddings: np.ndarra
     mean, inv_cov = mahalanobis_stats(emb, SITE_SHRINKAGE)
     return SiteCalibration(model_id, model_sha256, mean, inv_cov, threshold, len(emb),
                            datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def site_calibration_status(folder: Path, model_id: str, model_sha256: str | None
+                            ) -> dict[str, object] | None:
+    """What ``tandem models`` and ``tandem doctor`` say of a model's site calibration: None
+    without one; else its file, films, date, threshold and ``problem`` ("" when it applies)."""
+    path = site_calibration_path(folder, model_id)
+    if not path.exists():
+        return None
+    try:
+        calibration = SiteCalibration.from_npz(path)
+    except (OSError, ValueError, KeyError) as exc:
+        return {"file": str(path), "problem": f"unreadable ({exc}): ignored"}
+    stale = calibration.model_sha256 != model_sha256
+    return {"file": str(path), "films": calibration.n_images, "created": calibration.created,
+            "threshold": round(calibration.threshold, 3),
+            "problem": "made for another version of the model: ignored; calibrate again"
+                       if stale else ""}

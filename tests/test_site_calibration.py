@@ -151,6 +151,10 @@ def test_a_calibration_of_another_model_version_or_unreadable_is_ignored(
     assert tandem(["models", "--json"]) == 0
     listed = {m["id"]: m for m in json.loads(capsys.readouterr().out)["models"]}
     assert "another version" in listed[MODEL_ID]["site_calibration"]["problem"]
+    tandem(["doctor", "--json"])
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert any(p.startswith(f"model {MODEL_ID}: site calibration") and "another version" in p
+               for p in problems), problems
 
     path.write_bytes(b"garbage")
     results = [site_engine().analyze(source_from_picture(p), MODEL_ID)
