@@ -54,10 +54,25 @@ class AnalysisCancelled(Exception):
 
 
 @dataclass(frozen=True)
+class _OodStats:
+    """The statistics of the manifest's ``applicability.ood`` check (``ood_stats.npz``)."""
+
+    mean: np.ndarray  # (D,) training embedding mean
+    inv_cov: np.ndarray  # (D, D) inverse covariance
+    background: tuple[np.ndarray, np.ndarray] | None = None  # relative method only
+
+    def score(self, embedding: np.ndarray) -> float:
+        """Distance to the training data (minus the distance to the background)."""
+        score = float(mahalanobis(embedding, self.mean, self.inv_cov)[0])
+        if self.background is not None:
+            score -= float(mahalanobis(embedding, *self.background)[0])
+        return score
+
+
+@dataclass(frozen=True)
 class _Loaded:
     session: ModelSession
-    ood_mean: np.ndarray | None = None  # (D,) training embedding mean
-    ood_inv_cov: np.ndarray | None = None  # (D, D) inverse covariance
+    ood: _OodStats | None = None
 
 
 @dataclass(frozen=True)
@@ -186,16 +201,16 @@ class AnalysisEngine:
         ood = manifest.applicability.ood
         try:
             loaded = self._load(entry)
-            if ood is None or loaded.ood_mean is None or loaded.ood_inv_cov is None:
+            if ood is None or loaded.ood is None:
                 return Reason("unavailable", "the model has no out-of-distribution check")
             outputs = loaded.session.run(
                 {manifest.input.name: prepare(source, manifest.input).tensor})
-            embedding = _embedding(outputs, ood.output, loaded.ood_mean.size)
+            embedding = _embedding(outputs, ood.output, loaded.ood.mean.size)
         except ModelUnavailable as exc:
             return Reason("unavailable", exc.reason)
         except Exception as exc:  # a bad image must not stop a calibration over a folder
             return Reason("failed", _describe(exc))
-        distance = float(mahalanobis(embedding, loaded.ood_mean, loaded.ood_inv_cov)[0])
+        distance = loaded.ood.score(embedding)
         site = self._sites.get(manifest.id, manifest.artifact.sha256, embedding.size)
         return OodProbe(embedding, distance, ood.threshold,
                         site is not None and site.distance(embedding) <= site.threshold)
@@ -249,10 +264,10 @@ class AnalysisEngine:
                    outputs: dict[str, np.ndarray]) -> tuple[Reason | None, bool]:
         """(why the image is refused, or None; whether only the site calibration let it in)."""
         ood = manifest.applicability.ood
-        if ood is None or loaded.ood_mean is None or loaded.ood_inv_cov is None:
+        if ood is None or loaded.ood is None:
             return None, False
-        embedding = _embedding(outputs, ood.output, loaded.ood_mean.size)
-        distance = float(mahalanobis(embedding, loaded.ood_mean, loaded.ood_inv_cov)[0])
+        embedding = _embedding(outputs, ood.output, loaded.ood.mean.size)
+        distance = loaded.ood.score(embedding)
         if distance <= ood.threshold:
             return None, False
         site = self._sites.get(manifest.id, manifest.artifact.sha256, embedding.size)
@@ -300,22 +315,29 @@ class AnalysisEngine:
 
 def _with_ood_stats(entry: ModelEntry, manifest: ModelManifest,
                     session: ModelSession) -> _Loaded:
-    """Attach the OOD statistics (``mean`` (D,), ``inv_cov`` (D, D) in the stats .npz)."""
+    """Attach the OOD statistics: ``mean`` (D,) and ``inv_cov`` (D, D) in the stats .npz, and
+    ``background_mean``/``background_inv_cov`` for the relative method."""
     ood = manifest.applicability.ood
     if ood is None:
         return _Loaded(session)
     path = entry.folder / ood.stats_file
+    names = ["mean", "inv_cov"]
+    if ood.method == "embedding_relative_mahalanobis":
+        names += ["background_mean", "background_inv_cov"]
     try:
         with np.load(path, allow_pickle=False) as stats:
-            mean = np.asarray(stats["mean"], dtype=np.float64).ravel()
-            inv_cov = np.asarray(stats["inv_cov"], dtype=np.float64)
+            arrays = [np.asarray(stats[name], dtype=np.float64) for name in names]
     except (OSError, ValueError, KeyError) as exc:
         raise ModelUnavailable(entry.id, f"OOD statistics {path.name} unreadable: "
                                f"{_describe(exc)}") from None
-    if inv_cov.shape != (mean.size, mean.size):
-        raise ModelUnavailable(entry.id, f"OOD statistics {path.name}: inv_cov "
-                               f"{inv_cov.shape} does not match mean ({mean.size},)")
-    return _Loaded(session, mean, inv_cov)
+    means, inv_covs = [a.ravel() for a in arrays[0::2]], arrays[1::2]
+    size = means[0].size
+    for mean, inv_cov in zip(means, inv_covs, strict=True):
+        if mean.size != size or inv_cov.shape != (size, size):
+            raise ModelUnavailable(entry.id, f"OOD statistics {path.name}: inverse covariance "
+                                   f"{inv_cov.shape} does not match mean ({mean.size},)")
+    background = (means[1], inv_covs[1]) if len(means) == 2 else None
+    return _Loaded(session, _OodStats(means[0], inv_covs[0], background))
 
 
 def _embedding(outputs: dict[str, np.ndarray], name: str, size: int) -> np.ndarray:

@@ -126,12 +126,20 @@ class Training(_Strict):
 
 
 class OodCheck(_Strict):
-    """Out-of-distribution check on an embedding output (Mahalanobis distance to training)."""
+    """Out-of-distribution check on an embedding output.
 
-    method: Literal["embedding_mahalanobis"]
+    ``embedding_mahalanobis``: the Mahalanobis distance to the training embeddings.
+    ``embedding_relative_mahalanobis``: that distance minus the distance to a *background*
+    (the training embeddings pooled with other kinds of images: chest, bone, mammograms), so
+    an image is refused when it is much closer to the other kinds than to the training data
+    (Ren et al. 2021, "A simple fix to Mahalanobis distance for near-OOD detection").
+    """
+
+    method: Literal["embedding_mahalanobis", "embedding_relative_mahalanobis"]
     output: str
     threshold: Annotated[float, Field(gt=0)]
-    stats_file: str = "ood_stats.npz"  # mean and inverse covariance, beside model.onnx
+    # mean and inv_cov (and, for the relative method, background_mean, background_inv_cov)
+    stats_file: str = "ood_stats.npz"
 
     @field_validator("stats_file")
     @classmethod

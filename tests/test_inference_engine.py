@@ -140,8 +140,9 @@ def test_a_tampered_model_is_reported_not_raised(root: Path) -> None:
     assert [r.reason for r in engine.analyze_all(_source(), ["test_heatmap"])] == [result.reason]
 
 
-def _ood_model(folder: Path, threshold: float) -> Path:
-    """Embedding = (mean, max) of the input; the training statistics say (0.5, 0.9) ± 0.1."""
+def _ood_model(folder: Path, threshold: float, background: bool = False) -> Path:
+    """Embedding = (mean, max) of the input; the training statistics say (0.5, 0.9) ± 0.1;
+    with ``background``, the relative method and a background at (0, 0) ± 0.2."""
     size = 16
     nodes = [
         helper.make_node("ReduceMean", ["image"], ["m"], axes=[1, 2, 3], keepdims=0),
@@ -161,10 +162,14 @@ def _ood_model(folder: Path, threshold: float) -> Path:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     manifest = base_manifest("test_ood", size, [score_output(),
                                                 {"name": "embedding", "kind": "embedding"}])
-    manifest["applicability"]["ood"] = {"method": "embedding_mahalanobis",
-                                        "output": "embedding", "threshold": threshold}
+    method = "embedding_relative_mahalanobis" if background else "embedding_mahalanobis"
+    manifest["applicability"]["ood"] = {"method": method, "output": "embedding",
+                                        "threshold": threshold}
     write_model(folder, model, manifest)
-    np.savez(folder / "ood_stats.npz", mean=np.array([0.5, 0.9]), inv_cov=np.eye(2) * 100.0)
+    stats = {"mean": np.array([0.5, 0.9]), "inv_cov": np.eye(2) * 100.0}
+    if background:
+        stats |= {"background_mean": np.zeros(2), "background_inv_cov": np.eye(2) * 25.0}
+    np.savez(folder / "ood_stats.npz", **stats)
     return folder
 
 
@@ -188,6 +193,25 @@ def test_ood_check_refuses_images_unlike_the_training_data(tmp_path: Path) -> No
             assert result.reason == (f"image unlike the training data (distance "
                                      f"{distance:.2f} > threshold 3)")
             assert result.provider == CPU and "infer" in result.timings_ms
+
+
+def test_relative_ood_check_refuses_images_nearer_the_background(tmp_path: Path) -> None:
+    """Score = distance to training − distance to background: a flat image (embedding (0, 0),
+    the background's centre) scores 10.3 − 0 and is refused at threshold 3; the image near the
+    training mean scores about 0.6 − 5.2 < 0 and passes."""
+    _ood_model(tmp_path / "test_ood", threshold=3.0, background=True)
+    engine = AnalysisEngine(ModelRegistry([tmp_path]))
+    values = np.random.default_rng(3).normal(0.5, 0.15, (32, 32)).astype(np.float32)
+    assert engine.analyze(_source(np.clip(values, 0, 1) * 1000), "test_ood").applicable
+    flat = engine.analyze(_source(values * 0 + 7.0), "test_ood")
+    assert not flat.applicable
+    assert flat.reason == "image unlike the training data (distance 10.30 > threshold 3)"
+
+    with np.load(tmp_path / "test_ood" / "ood_stats.npz") as stats:  # background missing
+        np.savez(tmp_path / "test_ood" / "ood_stats.npz", mean=stats["mean"],
+                 inv_cov=stats["inv_cov"])
+    broken = AnalysisEngine(ModelRegistry([tmp_path])).analyze(_source(values), "test_ood")
+    assert not broken.applicable and "ood_stats.npz unreadable" in broken.reason
 
 
 def test_cancel_stops_a_running_model_promptly(tmp_path: Path,

@@ -52,7 +52,14 @@ from training.mammo_data import Film, load_films, prepare_films, woman_folds
 from training.mammo_report import failure_figures, model_card
 from training.mammo_scale import film_scores, scale_cuts
 from training.mammo_train import MEAN, STD, TOP_K, fit, normalise, predict
-from training.ood import STATS_FILE, OodFit, fit_ood, other_dataset_refusals, refused_share
+from training.ood import (
+    STATS_FILE,
+    OodFit,
+    background_greys,
+    fit_ood,
+    other_dataset_refusals,
+    refused_share,
+)
 
 MODEL_ID = "mammo_lesions"
 VERSION = "0.1.0"
@@ -312,8 +319,13 @@ def main() -> None:
     shipped_train = np.flatnonzero(folds != 0)
     if args.quick:
         shipped_train = shipped_train[:48]
+    n_check = 20 if args.quick else 200  # other datasets' pictures in the refusal count
+    background = background_greys("mammo", n_check, SEED, SPEC)
     ood_fit = fit_ood(predict(shipped, prep.greys, shipped_train, "cpu")["embedding"],
-                      oof["embedding"][val])
+                      oof["embedding"][val],
+                      predict(shipped, background, np.arange(len(background)), "cpu")["embedding"])
+    m["ood"] = ood_fit.manifest_block()
+    m["ood_background_n"] = ood_fit.n_background_pictures
     m["ood_threshold"] = ood_fit.threshold
     m["ood_val_pass"] = ood_fit.val_pass
 
@@ -334,8 +346,7 @@ def main() -> None:
     write_model_folder(out_dir, data, manifest, "pending\n", extra)
     worst, latency = engine_check(out_dir, films, val[:6], shipped, use_peak, temperature)
     engine = engine_for(out_dir, MODEL_ID)
-    m["ood_refusals"] = other_dataset_refusals(engine, MODEL_ID, "mammo",
-                                               20 if args.quick else 200, SEED)
+    m["ood_refusals"] = other_dataset_refusals(engine, MODEL_ID, "mammo", n_check, SEED)
     m["ood_refusals"]["training"] = {
         "n": len(rest), "refused": refused_share(engine, MODEL_ID, [films[i].path for i in rest])}
     # ---- the 1–10 scale: deciles of the written model's film scores on all mini-MIAS films

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from training.fracture_eval import ImageBoxes, hit_matrix
 from training.mammo_data import Film, Prepared
+from training.ood import method_sentence
 
 FIG_SIDE = 224
 
@@ -110,7 +111,7 @@ def _ood_sentence(m: dict[str, Any]) -> str:
     refused = "; ".join(f"{d['refused'] * d['n']:.0f} of {d['n']} {names[k]}"
                         for k, d in m["ood_refusals"].items())
     return (f"Threshold {m['ood_threshold']:.2f}: the 99th percentile of fold-0 (validation) "
-            f"distances ({m['ood_val_pass']:.0%} of fold-0 films pass). Refused, through "
+            f"scores ({m['ood_val_pass']:.0%} of fold-0 films pass). Refused, through "
             f"Tandem's engine: {refused}. A chest or bone DICOM never gets this far: the "
             "applicability gate accepts modality MG only.")
 
@@ -155,8 +156,9 @@ def model_card(m: dict[str, Any], manifest: dict[str, Any], figures: list[str],
         "view accepted by Tandem's rules), MONOCHROME1/2. CC views are refused until "
         "validated on CC data.",
         "- **Out-of-distribution check.** Output `embedding` (the deepest features averaged "
-        "over the image); Tandem refuses a film whose Mahalanobis distance to the shipped "
-        "model's training films exceeds the threshold. " + _ood_sentence(m),
+        "over the image), statistics of the shipped model's training films. "
+        + method_sentence(m["ood"], m["ood_background_n"],
+                          "chest and bone radiographs") + " " + _ood_sentence(m),
         f"- **Film score:** the {'centre-heatmap peak' if m['use_peak'] else 'pooled image head'}"
         f" (chosen on the shipped model's validation women; the other gave out-of-fold AUC "
         f"{m['auc_other_head']:.3f}).",
