@@ -37,7 +37,7 @@ from imaging.loader import CancelToken
 from inference.applicability import check_applicability
 from inference.cache import ResultCache
 from inference.manifest import ModelManifest
-from inference.ood import SiteCalibration, mahalanobis, site_calibration_path
+from inference.ood import OodStats, SiteCalibrations
 from inference.postprocess import decode_outputs, manifest_scales
 from inference.preprocess import prepare
 from inference.reasons import Reason
@@ -54,25 +54,9 @@ class AnalysisCancelled(Exception):
 
 
 @dataclass(frozen=True)
-class _OodStats:
-    """The statistics of the manifest's ``applicability.ood`` check (``ood_stats.npz``)."""
-
-    mean: np.ndarray  # (D,) training embedding mean
-    inv_cov: np.ndarray  # (D, D) inverse covariance
-    background: tuple[np.ndarray, np.ndarray] | None = None  # relative method only
-
-    def score(self, embedding: np.ndarray) -> float:
-        """Distance to the training data (minus the distance to the background)."""
-        score = float(mahalanobis(embedding, self.mean, self.inv_cov)[0])
-        if self.background is not None:
-            score -= float(mahalanobis(embedding, *self.background)[0])
-        return score
-
-
-@dataclass(frozen=True)
 class _Loaded:
     session: ModelSession
-    ood: _OodStats | None = None
+    ood: OodStats | None = None
 
 
 @dataclass(frozen=True)
@@ -89,42 +73,6 @@ class OodProbe:
         return self.distance <= self.threshold
 
 
-class _SiteCalibrations:
-    """The practice's site calibrations, re-read when a file changes (a calibration made
-    while Tandem runs applies to the next image). Unreadable files count as absent."""
-
-    def __init__(self, folder: Path | None) -> None:
-        self._folder = folder
-        self._lock = threading.Lock()
-        self._read: dict[str, tuple[tuple[int, int], SiteCalibration | None]] = {}
-
-    def get(self, model_id: str, sha256: str, dim: int) -> SiteCalibration | None:
-        """The calibration for this model file (sha256) and embedding size, or None."""
-        if self._folder is None:
-            return None
-        path = site_calibration_path(self._folder, model_id)
-        try:
-            info = path.stat()
-        except OSError:
-            return None
-        stamp = (info.st_mtime_ns, info.st_size)
-        with self._lock:
-            known = self._read.get(model_id)
-        if known is not None and known[0] == stamp:
-            calibration = known[1]
-        else:
-            try:
-                calibration = SiteCalibration.from_npz(path)
-            except (OSError, ValueError, KeyError):
-                calibration = None
-            with self._lock:
-                self._read[model_id] = (stamp, calibration)
-        if calibration is None or calibration.model_sha256 != sha256 \
-                or calibration.mean.size != dim:
-            return None
-        return calibration
-
-
 class AnalysisEngine:
     """Sessions are created lazily, once per model (and sha256), and shared between threads."""
 
@@ -134,7 +82,7 @@ class AnalysisEngine:
         """``site_calibrations``: the folder of the practice's site calibrations (the app
         passes :func:`inference.ood.site_calibration_dir`); None: the training check only."""
         self._registry = registry
-        self._sites = _SiteCalibrations(site_calibrations)
+        self._sites = SiteCalibrations(site_calibrations)
         self._cache = cache
         self._preferred = None if preferred_providers is None else list(preferred_providers)
         self._heatmap_max_side = heatmap_max_side
@@ -315,29 +263,17 @@ class AnalysisEngine:
 
 def _with_ood_stats(entry: ModelEntry, manifest: ModelManifest,
                     session: ModelSession) -> _Loaded:
-    """Attach the OOD statistics: ``mean`` (D,) and ``inv_cov`` (D, D) in the stats .npz, and
-    ``background_mean``/``background_inv_cov`` for the relative method."""
+    """Attach the statistics of the manifest's OOD check (``ood_stats.npz``)."""
     ood = manifest.applicability.ood
     if ood is None:
         return _Loaded(session)
     path = entry.folder / ood.stats_file
-    names = ["mean", "inv_cov"]
-    if ood.method == "embedding_relative_mahalanobis":
-        names += ["background_mean", "background_inv_cov"]
     try:
-        with np.load(path, allow_pickle=False) as stats:
-            arrays = [np.asarray(stats[name], dtype=np.float64) for name in names]
+        stats = OodStats.from_npz(path, relative=ood.method == "embedding_relative_mahalanobis")
     except (OSError, ValueError, KeyError) as exc:
         raise ModelUnavailable(entry.id, f"OOD statistics {path.name} unreadable: "
                                f"{_describe(exc)}") from None
-    means, inv_covs = [a.ravel() for a in arrays[0::2]], arrays[1::2]
-    size = means[0].size
-    for mean, inv_cov in zip(means, inv_covs, strict=True):
-        if mean.size != size or inv_cov.shape != (size, size):
-            raise ModelUnavailable(entry.id, f"OOD statistics {path.name}: inverse covariance "
-                                   f"{inv_cov.shape} does not match mean ({mean.size},)")
-    background = (means[1], inv_covs[1]) if len(means) == 2 else None
-    return _Loaded(session, _OodStats(means[0], inv_covs[0], background))
+    return _Loaded(session, stats)
 
 
 def _embedding(outputs: dict[str, np.ndarray], name: str, size: int) -> np.ndarray:

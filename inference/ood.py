@@ -16,6 +16,7 @@ The calibration is tied to one model file (its sha256): a new model version igno
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,38 @@ def mahalanobis(emb: np.ndarray, mean: np.ndarray, inv_cov: np.ndarray) -> np.nd
     """Distances of the rows of ``emb`` (N, D) (or of one (D,) vector: shape (1,))."""
     delta = np.atleast_2d(np.asarray(emb, dtype=np.float64)) - mean
     return np.sqrt(np.maximum(np.einsum("nd,de,ne->n", delta, inv_cov, delta), 0))
+
+
+@dataclass(frozen=True)
+class OodStats:
+    """A model's shipped statistics (``ood_stats.npz`` beside ``model.onnx``)."""
+
+    mean: np.ndarray  # (D,) training embedding mean
+    inv_cov: np.ndarray  # (D, D) inverse covariance
+    background: tuple[np.ndarray, np.ndarray] | None = None  # the relative method's
+
+    def score(self, embedding: np.ndarray) -> float:
+        """Distance to the training data (minus the distance to the background)."""
+        score = float(mahalanobis(embedding, self.mean, self.inv_cov)[0])
+        if self.background is not None:
+            score -= float(mahalanobis(embedding, *self.background)[0])
+        return score
+
+    @classmethod
+    def from_npz(cls, path: Path, *, relative: bool) -> OodStats:
+        """``mean``, ``inv_cov`` (and ``background_mean``, ``background_inv_cov`` when
+        ``relative``); raises ``OSError``/``ValueError``/``KeyError`` for a bad file."""
+        names = ["mean", "inv_cov"] + (["background_mean", "background_inv_cov"]
+                                       if relative else [])
+        with np.load(path, allow_pickle=False) as stats:
+            arrays = [np.asarray(stats[name], dtype=np.float64) for name in names]
+        means, inv_covs = [a.ravel() for a in arrays[0::2]], arrays[1::2]
+        for mean, inv_cov in zip(means, inv_covs, strict=True):
+            if mean.size != means[0].size or inv_cov.shape != (mean.size, mean.size):
+                raise ValueError(f"inverse covariance {inv_cov.shape} does not match mean "
+                                 f"({mean.size},)")
+        background = (means[1], inv_covs[1]) if relative else None
+        return cls(means[0], inv_covs[0], background)
 
 
 def site_calibration_dir() -> Path:
@@ -138,3 +171,39 @@ def site_calibration_status(folder: Path, model_id: str, model_sha256: str | Non
             "threshold": round(calibration.threshold, 3),
             "problem": "made for another version of the model: ignored; calibrate again"
                        if stale else ""}
+
+
+class SiteCalibrations:
+    """The practice's site calibrations in ``folder``, re-read when a file changes (a
+    calibration made while Tandem runs applies to the next image). Unreadable files, and
+    calibrations of another model file or embedding size, count as absent."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self._folder = folder
+        self._lock = threading.Lock()
+        self._read: dict[str, tuple[tuple[int, int], SiteCalibration | None]] = {}
+
+    def get(self, model_id: str, sha256: str, dim: int) -> SiteCalibration | None:
+        if self._folder is None:
+            return None
+        path = site_calibration_path(self._folder, model_id)
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        stamp = (info.st_mtime_ns, info.st_size)
+        with self._lock:
+            known = self._read.get(model_id)
+        if known is not None and known[0] == stamp:
+            calibration = known[1]
+        else:
+            try:
+                calibration = SiteCalibration.from_npz(path)
+            except (OSError, ValueError, KeyError):
+                calibration = None
+            with self._lock:
+                self._read[model_id] = (stamp, calibration)
+        if calibration is None or calibration.model_sha256 != sha256 \
+                or calibration.mean.size != dim:
+            return None
+        return calibration
