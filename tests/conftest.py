@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # training/ is not an installed package (its helpers are torch-free)
+    sys.path.insert(0, str(REPO))
 SHARED = REPO.parent / "shared" / "datasets"
 DICOM_CORPUS = SHARED / "dicom"
 

@@ -11,7 +11,6 @@ radiographs are refused by the out-of-distribution check.
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +22,9 @@ from inference.engine import AnalysisEngine
 from inference.manifest import ModelManifest
 from inference.registry import ModelEntry
 from inference.source import SourceImage, load_sources, source_from_picture
+from training.common import prepared_grey, roc_auc
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # training/ is not an installed package (torch-free import)
-    sys.path.insert(0, str(REPO))
-from training.common import prepared_grey, roc_auc  # noqa: E402
 
 MODEL_ID = "cxr_normality"
 CXR = REPO.parent / "shared" / "datasets" / "cxr"

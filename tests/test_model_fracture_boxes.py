@@ -11,7 +11,6 @@ pictures (no tags to gate on) by the out-of-distribution check.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +23,11 @@ from inference.manifest import ModelManifest
 from inference.registry import ModelEntry
 from inference.results import AnalysisResult
 from inference.source import SourceImage, load_sources, source_from_picture
+from training.common import prepared_grey, roc_auc
+from training.fracture_data import Item, load_items
+from training.fracture_eval import hit_matrix
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # training/ is not an installed package (torch-free import)
-    sys.path.insert(0, str(REPO))
-from training.common import prepared_grey, roc_auc  # noqa: E402
-from training.fracture_data import Item, load_items  # noqa: E402
-from training.fracture_eval import hit_matrix  # noqa: E402
 
 MODEL_ID = "fracture_boxes"
 TB_NORMAL = REPO.parent / "shared" / "datasets" / "cxr" / "tb_normal" / "images"
