@@ -67,7 +67,7 @@ def test_manifest_scale_is_validated() -> None:
 def test_mammo_cuts_are_deciles_of_the_film_score() -> None:
     """Every third mini-MIAS film through the engine: each of the 10 scores holds a tenth
     of them, give or take (the cuts are the deciles of the 301 films the model scores; the
-    out-of-distribution check refuses mdb152, which is among these)."""
+    out-of-distribution check refuses mdb151, which is among these)."""
     cuts = _mammo_manifest()["outputs"][0]["scale_1_10"]
     engine = AnalysisEngine(ModelRegistry([REPO / "onnx_models"]))
     pictures = sorted((MIAS / "images").glob("*.jpg"))[::3]
